@@ -1,0 +1,12 @@
+//! The app's offline-first side: the local SQLite store, its first start from the bundled
+//! city pack, and the pull sync with the city gateway.
+
+pub mod config;
+pub mod gateway;
+pub mod store;
+pub mod syncer;
+
+pub use config::AppConfig;
+pub use gateway::Gateway;
+pub use store::{Store, StoreError};
+pub use syncer::{Syncer, SyncerHandle};

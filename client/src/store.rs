@@ -1,0 +1,406 @@
+//! The local store: one SQLite file (WAL) holding the city's reference data, readings, the
+//! sync cursor and the user's settings. Every write is one transaction.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use citizen_core::views::{self, HotspotNear, LatestValue, Overview, StationStatus};
+use citizen_core::{
+    CityInfo, CityPack, Entity, EntityKind, Hotspot, Lang, Place, PlaceKind, Position, Procedure,
+    Reading, Station, SyncPage,
+};
+use citizen_core::{ChangeOp, ReportCategory};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, Sqlite, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored record {kind}/{id} is unreadable: {source}")]
+    Corrupt { kind: String, id: String, source: serde_json::Error },
+    #[error("the page starts at cursor {page_since} but the store is at {stored}")]
+    CursorMoved { page_since: i64, stored: i64 },
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// What the store remembers of the last syncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRecord {
+    pub cursor: i64,
+    pub last_success_ms: Option<i64>,
+    pub offline_since_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub data_version: i64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+const LANG_KEY: &str = "lang";
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// On the first start (or when the bundled pack is newer), stores the bundled city pack so
+    /// every screen has data before any network. Returns whether anything was written.
+    pub async fn bootstrap(&self, pack: &CityPack) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT pack_id, pack_version FROM sync_state WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored: (Option<String>, Option<String>) = (row.get(0), row.get(1));
+        if stored == (Some(pack.city.id.clone()), Some(pack.city.version.clone())) {
+            return Ok(false);
+        }
+        // A pack already superseded by synced data keeps the synced rows: only fill gaps.
+        let synced = stored.0.is_some();
+        for entity in pack.entities() {
+            if synced {
+                insert_missing(&mut tx, &entity).await?;
+            } else {
+                upsert(&mut tx, &entity).await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE sync_state SET pack_id = ?, pack_version = ?, data_version = data_version + 1 \
+             WHERE id = 1",
+        )
+        .bind(&pack.city.id)
+        .bind(&pack.city.version)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores a page of the gateway's feed and moves the cursor in the same transaction, so a
+    /// crash never leaves the cursor past changes that were not stored.
+    pub async fn apply_page(
+        &self,
+        since: i64,
+        page: &SyncPage,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let stored: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        if stored != since {
+            return Err(StoreError::CursorMoved { page_since: since, stored });
+        }
+        for change in &page.changes {
+            match &change.op {
+                ChangeOp::Upsert { entity } => upsert(&mut tx, entity).await?,
+                ChangeOp::Delete { kind, id } => delete(&mut tx, *kind, id).await?,
+            }
+        }
+        let bump = i64::from(!page.changes.is_empty());
+        sqlx::query(
+            "UPDATE sync_state SET cursor = ?, last_success_ms = ?, offline_since_ms = NULL, \
+             last_error = NULL, data_version = data_version + ? WHERE id = 1",
+        )
+        .bind(page.next_cursor)
+        .bind(now_ms)
+        .bind(bump)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes a failed sync; the first failure in a row starts the "offline since" clock.
+    pub async fn record_failure(&self, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_state SET last_error = ?, \
+             offline_since_ms = COALESCE(offline_since_ms, ?) WHERE id = 1",
+        )
+        .bind(error)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn sync_record(&self) -> Result<SyncRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT cursor, last_success_ms, offline_since_ms, last_error, data_version \
+             FROM sync_state WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SyncRecord {
+            cursor: row.get(0),
+            last_success_ms: row.get(1),
+            offline_since_ms: row.get(2),
+            last_error: row.get(3),
+            data_version: row.get(4),
+        })
+    }
+
+    async fn entities(&self, kind: EntityKind) -> Result<Vec<Entity>, StoreError> {
+        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = ?")
+            .bind(kind.code())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let body: String = row.get(1);
+                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                    kind: kind.code().to_owned(),
+                    id: row.get(0),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn city(&self) -> Result<Option<CityInfo>, StoreError> {
+        Ok(self.entities(EntityKind::City).await?.into_iter().find_map(|e| match e {
+            Entity::City(c) => Some(c),
+            _ => None,
+        }))
+    }
+
+    /// Places of one kind (or all), sorted by their Vietnamese name.
+    pub async fn places(&self, kind: Option<PlaceKind>) -> Result<Vec<Place>, StoreError> {
+        let mut places: Vec<Place> = self
+            .entities(EntityKind::Place)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::Place(p) if kind.is_none_or(|k| k == p.kind) => Some(p),
+                _ => None,
+            })
+            .collect();
+        places.sort_by(|a, b| a.name.vi.cmp(&b.name.vi));
+        Ok(places)
+    }
+
+    pub async fn hotspots(&self) -> Result<Vec<Hotspot>, StoreError> {
+        Ok(self
+            .entities(EntityKind::Hotspot)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::Hotspot(h) => Some(h),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The `limit` hotspots nearest to `from`, nearest first.
+    pub async fn nearest_hotspots(
+        &self,
+        from: Position,
+        limit: usize,
+    ) -> Result<Vec<HotspotNear>, StoreError> {
+        Ok(views::nearest_hotspots(self.hotspots().await?, from, limit))
+    }
+
+    pub async fn stations(&self) -> Result<Vec<Station>, StoreError> {
+        let mut stations: Vec<Station> = self
+            .entities(EntityKind::Station)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::Station(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        stations.sort_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth));
+        Ok(stations)
+    }
+
+    /// Every station with the newest reading of each of its parameters.
+    pub async fn station_statuses(&self) -> Result<Vec<StationStatus>, StoreError> {
+        let mut statuses = Vec::new();
+        for station in self.stations().await? {
+            let mut latest = Vec::with_capacity(station.parameters.len());
+            for parameter in &station.parameters {
+                let reading = sqlx::query(
+                    "SELECT observed_at_ms, value, simulated FROM readings \
+                     WHERE station_id = ? AND parameter = ? \
+                     ORDER BY observed_at_ms DESC LIMIT 1",
+                )
+                .bind(&station.id)
+                .bind(&parameter.code)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| Reading {
+                    station_id: station.id.clone(),
+                    parameter: parameter.code.clone(),
+                    observed_at_ms: row.get(0),
+                    value: row.get(1),
+                    simulated: row.get(2),
+                });
+                latest.push(LatestValue { parameter: parameter.clone(), reading });
+            }
+            statuses.push(StationStatus { station, latest });
+        }
+        Ok(statuses)
+    }
+
+    pub async fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
+        let mut procedures: Vec<Procedure> = self
+            .entities(EntityKind::Procedure)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::Procedure(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        procedures.sort_by(|a, b| a.field.vi.cmp(&b.field.vi).then(a.name.vi.cmp(&b.name.vi)));
+        Ok(procedures)
+    }
+
+    pub async fn categories(&self) -> Result<Vec<ReportCategory>, StoreError> {
+        Ok(self
+            .entities(EntityKind::Category)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::Category(c) => Some(c),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The home screen's summary, or `None` before any city data is stored.
+    pub async fn overview(&self) -> Result<Option<Overview>, StoreError> {
+        let Some(city) = self.city().await? else { return Ok(None) };
+        let rows = sqlx::query("SELECT kind, COUNT(*) FROM entities GROUP BY kind")
+            .fetch_all(&self.pool)
+            .await?;
+        let count = |kind: EntityKind| -> u32 {
+            rows.iter()
+                .find(|r| r.get::<String, _>(0) == kind.code())
+                .map_or(0, |r| u32::try_from(r.get::<i64, _>(1)).unwrap_or(u32::MAX))
+        };
+        Ok(Some(Overview {
+            places: count(EntityKind::Place),
+            hotspots: count(EntityKind::Hotspot),
+            stations: count(EntityKind::Station),
+            procedures: count(EntityKind::Procedure),
+            city,
+        }))
+    }
+
+    /// The language the user chose, Vietnamese until they choose.
+    pub async fn lang(&self) -> Result<Lang, StoreError> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(LANG_KEY)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value.as_deref().and_then(Lang::from_code).unwrap_or_default())
+    }
+
+    pub async fn set_lang(&self, lang: Lang) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(LANG_KEY)
+        .bind(lang.code())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn upsert(tx: &mut Transaction<'_, Sqlite>, entity: &Entity) -> Result<(), StoreError> {
+    if let Entity::Reading(r) = entity {
+        sqlx::query(
+            "INSERT INTO readings (station_id, parameter, observed_at_ms, value, simulated) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value, \
+             simulated = excluded.simulated",
+        )
+        .bind(&r.station_id)
+        .bind(&r.parameter)
+        .bind(r.observed_at_ms)
+        .bind(r.value)
+        .bind(r.simulated)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO entities (kind, id, body) VALUES (?, ?, ?) \
+         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+    )
+    .bind(entity.kind().code())
+    .bind(entity.id())
+    .bind(serde_json::to_string(entity)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_missing(
+    tx: &mut Transaction<'_, Sqlite>,
+    entity: &Entity,
+) -> Result<(), StoreError> {
+    if matches!(entity, Entity::Reading(_)) {
+        return upsert(tx, entity).await;
+    }
+    sqlx::query("INSERT OR IGNORE INTO entities (kind, id, body) VALUES (?, ?, ?)")
+        .bind(entity.kind().code())
+        .bind(entity.id())
+        .bind(serde_json::to_string(entity)?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn delete(
+    tx: &mut Transaction<'_, Sqlite>,
+    kind: EntityKind,
+    id: &str,
+) -> Result<(), StoreError> {
+    if kind == EntityKind::Reading {
+        // A reading's id is `station/parameter/observed_at_ms`.
+        let mut parts = id.rsplitn(3, '/');
+        let (Some(at), Some(parameter), Some(station)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(());
+        };
+        sqlx::query(
+            "DELETE FROM readings WHERE station_id = ? AND parameter = ? AND observed_at_ms = ?",
+        )
+        .bind(station)
+        .bind(parameter)
+        .bind(at.parse::<i64>().unwrap_or(i64::MIN))
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM entities WHERE kind = ? AND id = ?")
+        .bind(kind.code())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The thin async driver of the pull loop: it runs `citizen_core::sync::step` and does the
+//! HTTP and SQL the machine asks for.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use citizen_core::sync::{PullAction, PullEvent, PullState, PullTiming, step};
+use citizen_core::views::{SyncState, SyncStatus};
+use tokio::sync::{Notify, watch};
+
+use crate::gateway::Gateway;
+use crate::store::{Store, StoreError};
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub struct Syncer {
+    store: Store,
+    gateway: Gateway,
+    timing: PullTiming,
+    page_limit: u32,
+}
+
+/// Lets the app read the live state of the pull loop and wake it.
+#[derive(Clone)]
+pub struct SyncerHandle {
+    store: Store,
+    pulling: watch::Receiver<bool>,
+    wake: Arc<Notify>,
+}
+
+impl SyncerHandle {
+    /// The sync state as the user should see it.
+    pub async fn status(&self) -> Result<SyncStatus, StoreError> {
+        let record = self.store.sync_record().await?;
+        let state = if *self.pulling.borrow() {
+            SyncState::Syncing
+        } else if record.offline_since_ms.is_some() {
+            SyncState::Offline
+        } else if record.last_success_ms.is_some() {
+            SyncState::Synced
+        } else {
+            SyncState::NeverSynced
+        };
+        Ok(SyncStatus {
+            state,
+            last_success_ms: record.last_success_ms,
+            offline_since_ms: record.offline_since_ms,
+            last_error: record.last_error,
+            data_version: record.data_version,
+        })
+    }
+
+    /// Asks for a sync now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Syncer {
+    pub fn new(store: Store, gateway: Gateway, interval: Duration) -> Syncer {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        Syncer {
+            store,
+            gateway,
+            timing: PullTiming {
+                interval_ms,
+                backoff_base_ms: 1_000,
+                backoff_max_ms: interval_ms.max(60_000),
+            },
+            page_limit: 500,
+        }
+    }
+
+    /// The handle to watch and wake the loop, and the loop itself for the caller to spawn on
+    /// its runtime.
+    pub fn start(self) -> (SyncerHandle, impl Future<Output = ()> + Send + 'static) {
+        let (pulling_tx, pulling) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let handle = SyncerHandle { store: self.store.clone(), pulling, wake: wake.clone() };
+        (handle, self.run(pulling_tx, wake))
+    }
+
+    async fn run(self, pulling: watch::Sender<bool>, wake: Arc<Notify>) {
+        let mut state = PullState::Idle { until_ms: 0, failures: 0 };
+        let mut event = PullEvent::Tick;
+        loop {
+            let (next, action) = step(state, event, now_ms(), rand::random(), &self.timing);
+            state = next;
+            match action {
+                PullAction::Pull => {
+                    pulling.send_replace(true);
+                    event = self.pull_once().await;
+                    if !matches!(event, PullEvent::PageStored { has_more: true }) {
+                        pulling.send_replace(false);
+                    }
+                }
+                PullAction::WaitUntil(until_ms) => {
+                    let wait = u64::try_from(until_ms - now_ms()).unwrap_or(0);
+                    event = tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(wait.max(50))) => PullEvent::Tick,
+                        () = wake.notified() => PullEvent::Wake,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Fetches and stores one page; the result is the machine's next event.
+    pub async fn pull_once(&self) -> PullEvent {
+        let outcome = async {
+            let since = self.store.sync_record().await?.cursor;
+            let page = self
+                .gateway
+                .sync_page(since, self.page_limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.store.apply_page(since, &page, now_ms()).await?;
+            Ok::<_, PullError>(page.has_more)
+        }
+        .await;
+        match outcome {
+            Ok(has_more) => PullEvent::PageStored { has_more },
+            Err(error) => {
+                tracing::info!(%error, "sync failed");
+                if let Err(e) = self.store.record_failure(&error.to_string(), now_ms()).await {
+                    tracing::error!(error = %e, "could not record the sync failure");
+                }
+                PullEvent::Failed
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PullError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Gateway(String),
+}
+
+impl From<String> for PullError {
+    fn from(message: String) -> Self {
+        PullError::Gateway(message)
+    }
+}

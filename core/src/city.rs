@@ -1,0 +1,535 @@
+//! The city pack: the reference data a city ships (places, wifi, stations, departments,
+//! report categories, procedures), its file format and its validation.
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::sync::Entity;
+use crate::text::Localized;
+
+/// WGS84 longitude and latitude in degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Position {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// A postal address in the units in force since 1 July 2025, with the old ward kept because
+/// people still use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Address {
+    pub street: String,
+    pub ward: String,
+    pub ward_before_2025: Option<String>,
+    pub province: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CityInfo {
+    pub id: String,
+    pub version: String,
+    pub name: Localized,
+    pub province: Localized,
+    pub former_province: Localized,
+    /// `[lon, lat]` of the city centre.
+    pub center: [f64; 2],
+    /// `[min_lon, min_lat, max_lon, max_lat]`: the area the city serves.
+    pub bbox: [f64; 4],
+    pub timezone: String,
+    pub wifi_session_minutes: u32,
+    pub report_handling_working_days: u32,
+    pub attribution: String,
+}
+
+impl CityInfo {
+    pub fn center(&self) -> Position {
+        Position { lon: self.center[0], lat: self.center[1] }
+    }
+
+    pub fn contains(&self, p: Position) -> bool {
+        let [min_lon, min_lat, max_lon, max_lat] = self.bbox;
+        (min_lon..=max_lon).contains(&p.lon) && (min_lat..=max_lat).contains(&p.lat)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    Attraction,
+    Lodging,
+    Food,
+    Market,
+    Temple,
+    Tour,
+    Ferry,
+}
+
+impl PlaceKind {
+    pub const ALL: [PlaceKind; 7] = [
+        PlaceKind::Attraction,
+        PlaceKind::Lodging,
+        PlaceKind::Food,
+        PlaceKind::Market,
+        PlaceKind::Temple,
+        PlaceKind::Tour,
+        PlaceKind::Ferry,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PlaceKind::Attraction => "attraction",
+            PlaceKind::Lodging => "lodging",
+            PlaceKind::Food => "food",
+            PlaceKind::Market => "market",
+            PlaceKind::Temple => "temple",
+            PlaceKind::Tour => "tour",
+            PlaceKind::Ferry => "ferry",
+        }
+    }
+
+    /// The translation key of the kind's name.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            PlaceKind::Attraction => "kind-attraction",
+            PlaceKind::Lodging => "kind-lodging",
+            PlaceKind::Food => "kind-food",
+            PlaceKind::Market => "kind-market",
+            PlaceKind::Temple => "kind-temple",
+            PlaceKind::Tour => "kind-tour",
+            PlaceKind::Ferry => "kind-ferry",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Place {
+    pub id: String,
+    pub kind: PlaceKind,
+    pub name: Localized,
+    pub description: Localized,
+    pub address: Address,
+    /// `osm` (© OpenStreetMap contributors) or `manual`.
+    pub source: String,
+    pub position: Position,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SiteKind {
+    TouristSite,
+    Stop,
+    School,
+    PublicSpace,
+}
+
+impl SiteKind {
+    pub const ALL: [SiteKind; 4] =
+        [SiteKind::TouristSite, SiteKind::Stop, SiteKind::School, SiteKind::PublicSpace];
+
+    /// The translation key of the kind of site.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            SiteKind::TouristSite => "site-tourist_site",
+            SiteKind::Stop => "site-stop",
+            SiteKind::School => "site-school",
+            SiteKind::PublicSpace => "site-public_space",
+        }
+    }
+}
+
+/// A free public wifi hotspot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Hotspot {
+    pub id: String,
+    pub name: Localized,
+    pub site_kind: SiteKind,
+    pub ssid: String,
+    pub session_minutes: u32,
+    pub address: Address,
+    pub position: Position,
+}
+
+/// A quantity a monitoring station measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Parameter {
+    pub code: String,
+    pub unit: String,
+    pub name: Localized,
+}
+
+/// A river monitoring station (salinity, pH, water temperature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Station {
+    pub id: String,
+    pub name: Localized,
+    pub river: Localized,
+    pub km_from_mouth: f64,
+    pub address: Address,
+    pub parameters: Vec<Parameter>,
+    /// Shortest and longest time between two readings, in minutes.
+    pub update_interval_minutes: [u32; 2],
+    pub position: Position,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Department {
+    pub id: String,
+    pub name: Localized,
+    /// `report_handling`, `public_service` or `both`.
+    pub kind: String,
+}
+
+/// A kind of field issue a resident can report, and the department that handles it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportCategory {
+    pub code: String,
+    pub name: Localized,
+    pub department: String,
+    pub description: Localized,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineLevel {
+    /// Fully online ("toàn trình").
+    Full,
+    /// Partly online ("một phần"): the result is collected in person.
+    Partial,
+}
+
+impl OnlineLevel {
+    pub const ALL: [OnlineLevel; 2] = [OnlineLevel::Full, OnlineLevel::Partial];
+
+    pub fn message_key(self) -> &'static str {
+        match self {
+            OnlineLevel::Full => "online-full",
+            OnlineLevel::Partial => "online-partial",
+        }
+    }
+}
+
+/// An online public-service procedure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Procedure {
+    pub id: String,
+    pub name: Localized,
+    pub department: String,
+    pub fee_vnd: u64,
+    pub fee_note: Option<Localized>,
+    pub processing_days: u32,
+    pub online_level: OnlineLevel,
+    pub field: Localized,
+}
+
+/// The files of a city pack, as text.
+#[derive(Debug, Clone, Copy)]
+pub struct PackSources<'a> {
+    pub city: &'a str,
+    pub places: &'a str,
+    pub wifi: &'a str,
+    pub stations: &'a str,
+    pub departments: &'a str,
+    pub categories: &'a str,
+    pub procedures: &'a str,
+}
+
+impl PackSources<'_> {
+    /// File names inside a city pack folder, in the order of the fields above.
+    pub const FILES: [&'static str; 7] = [
+        "city.json",
+        "places.geojson",
+        "wifi.geojson",
+        "stations.geojson",
+        "departments.json",
+        "categories.json",
+        "procedures.json",
+    ];
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PackError {
+    #[error("{file}: {field}: {message}")]
+    Parse { file: &'static str, field: String, message: String },
+    #[error("{file}: {id}: {message}")]
+    Invalid { file: &'static str, id: String, message: String },
+}
+
+/// A whole, validated city pack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityPack {
+    pub city: CityInfo,
+    pub places: Vec<Place>,
+    pub hotspots: Vec<Hotspot>,
+    pub stations: Vec<Station>,
+    pub departments: Vec<Department>,
+    pub categories: Vec<ReportCategory>,
+    pub procedures: Vec<Procedure>,
+}
+
+#[derive(Deserialize)]
+struct FeatureCollection<P> {
+    features: Vec<Feature<P>>,
+}
+
+#[derive(Deserialize)]
+struct Feature<P> {
+    geometry: PointGeometry,
+    properties: P,
+}
+
+#[derive(Deserialize)]
+struct PointGeometry {
+    #[serde(rename = "type")]
+    kind: String,
+    coordinates: [f64; 2],
+}
+
+#[derive(Deserialize)]
+struct PlaceProperties {
+    id: String,
+    kind: PlaceKind,
+    name: Localized,
+    description: Localized,
+    address: Address,
+    source: String,
+}
+
+#[derive(Deserialize)]
+struct HotspotProperties {
+    id: String,
+    name: Localized,
+    site_kind: SiteKind,
+    ssid: String,
+    session_minutes: u32,
+    address: Address,
+}
+
+#[derive(Deserialize)]
+struct StationProperties {
+    id: String,
+    name: Localized,
+    river: Localized,
+    km_from_mouth: f64,
+    address: Address,
+    parameters: Vec<Parameter>,
+    update_interval_minutes: [u32; 2],
+}
+
+fn parse<T: DeserializeOwned>(file: &'static str, text: &str) -> Result<T, PackError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| PackError::Parse {
+        file,
+        field: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
+}
+
+fn points<P: DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<Vec<(P, Position)>, PackError> {
+    let collection: FeatureCollection<P> = parse(file, text)?;
+    collection
+        .features
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if f.geometry.kind != "Point" {
+                return Err(PackError::Parse {
+                    file,
+                    field: format!("features[{i}].geometry.type"),
+                    message: format!("expected Point, found {}", f.geometry.kind),
+                });
+            }
+            let [lon, lat] = f.geometry.coordinates;
+            Ok((f.properties, Position { lon, lat }))
+        })
+        .collect()
+}
+
+impl CityPack {
+    /// Parses and validates a pack; the error names the file and the field or id at fault.
+    pub fn parse(src: PackSources<'_>) -> Result<CityPack, PackError> {
+        let [city_f, places_f, wifi_f, stations_f, departments_f, categories_f, procedures_f] =
+            PackSources::FILES;
+        let pack = CityPack {
+            city: parse(city_f, src.city)?,
+            places: points::<PlaceProperties>(places_f, src.places)?
+                .into_iter()
+                .map(|(p, position)| Place {
+                    id: p.id,
+                    kind: p.kind,
+                    name: p.name,
+                    description: p.description,
+                    address: p.address,
+                    source: p.source,
+                    position,
+                })
+                .collect(),
+            hotspots: points::<HotspotProperties>(wifi_f, src.wifi)?
+                .into_iter()
+                .map(|(h, position)| Hotspot {
+                    id: h.id,
+                    name: h.name,
+                    site_kind: h.site_kind,
+                    ssid: h.ssid,
+                    session_minutes: h.session_minutes,
+                    address: h.address,
+                    position,
+                })
+                .collect(),
+            stations: points::<StationProperties>(stations_f, src.stations)?
+                .into_iter()
+                .map(|(s, position)| Station {
+                    id: s.id,
+                    name: s.name,
+                    river: s.river,
+                    km_from_mouth: s.km_from_mouth,
+                    address: s.address,
+                    parameters: s.parameters,
+                    update_interval_minutes: s.update_interval_minutes,
+                    position,
+                })
+                .collect(),
+            departments: parse(departments_f, src.departments)?,
+            categories: parse(categories_f, src.categories)?,
+            procedures: parse(procedures_f, src.procedures)?,
+        };
+        pack.validate()?;
+        Ok(pack)
+    }
+
+    fn validate(&self) -> Result<(), PackError> {
+        let [_, places_f, wifi_f, stations_f, departments_f, categories_f, procedures_f] =
+            PackSources::FILES;
+        let invalid = |file: &'static str, id: &str, message: String| PackError::Invalid {
+            file,
+            id: id.to_owned(),
+            message,
+        };
+        let located = self
+            .places
+            .iter()
+            .map(|p| (places_f, &p.id, &p.name, p.position))
+            .chain(self.hotspots.iter().map(|h| (wifi_f, &h.id, &h.name, h.position)))
+            .chain(self.stations.iter().map(|s| (stations_f, &s.id, &s.name, s.position)));
+        let mut seen = HashSet::new();
+        for (file, id, name, position) in located {
+            if !seen.insert((file, id.as_str())) {
+                return Err(invalid(file, id, "duplicate id".into()));
+            }
+            if !self.city.contains(position) {
+                return Err(invalid(file, id, format!("position {position:?} outside bbox")));
+            }
+            if !name.is_complete() {
+                return Err(invalid(file, id, "name needs both vi and en".into()));
+            }
+        }
+        let departments: HashSet<&str> = self.departments.iter().map(|d| d.id.as_str()).collect();
+        if departments.len() != self.departments.len() {
+            return Err(invalid(departments_f, "", "duplicate department id".into()));
+        }
+        for c in &self.categories {
+            if !departments.contains(c.department.as_str()) {
+                return Err(invalid(categories_f, &c.code, "unknown department".into()));
+            }
+        }
+        for p in &self.procedures {
+            if !departments.contains(p.department.as_str()) {
+                return Err(invalid(procedures_f, &p.id, "unknown department".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every record of the pack as a sync entity, in a stable order.
+    pub fn entities(&self) -> Vec<Entity> {
+        std::iter::once(Entity::City(self.city.clone()))
+            .chain(self.places.iter().cloned().map(Entity::Place))
+            .chain(self.hotspots.iter().cloned().map(Entity::Hotspot))
+            .chain(self.stations.iter().cloned().map(Entity::Station))
+            .chain(self.departments.iter().cloned().map(Entity::Department))
+            .chain(self.categories.iter().cloned().map(Entity::Category))
+            .chain(self.procedures.iter().cloned().map(Entity::Procedure))
+            .collect()
+    }
+}
+
+/// The default city pack (Mỹ Tho / Tiền Giang), bundled so a first start needs no network.
+pub fn default_pack_sources() -> PackSources<'static> {
+    PackSources {
+        city: include_str!("../../assets/cities/my-tho/city.json"),
+        places: include_str!("../../assets/cities/my-tho/places.geojson"),
+        wifi: include_str!("../../assets/cities/my-tho/wifi.geojson"),
+        stations: include_str!("../../assets/cities/my-tho/stations.geojson"),
+        departments: include_str!("../../assets/cities/my-tho/departments.json"),
+        categories: include_str!("../../assets/cities/my-tho/categories.json"),
+        procedures: include_str!("../../assets/cities/my-tho/procedures.json"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_pack_is_complete() {
+        let pack = CityPack::parse(default_pack_sources()).expect("default pack parses");
+        assert!(pack.places.len() >= 40, "at least 40 places, got {}", pack.places.len());
+        for kind in PlaceKind::ALL {
+            let n = pack.places.iter().filter(|p| p.kind == kind).count();
+            assert!(n >= 3, "at least 3 places of kind {kind:?}, got {n}");
+        }
+        assert_eq!(pack.hotspots.len(), 25, "the seeds name 25 free wifi points");
+        assert!(
+            pack.hotspots.iter().all(|h| h.session_minutes == 20),
+            "sessions last 20 minutes"
+        );
+        assert!(pack.stations.len() >= 3, "Mỹ Tho, Xuân Hòa and Xoài Hột stations");
+        assert!(pack.procedures.len() >= 10, "at least 10 procedures");
+        for code in ["littering", "pavement_encroachment", "tree_trimming"] {
+            assert!(
+                pack.categories.iter().any(|c| c.code == code),
+                "category {code} from the seeds"
+            );
+        }
+        assert!(pack.city.contains(pack.city.center()), "the centre lies in the city");
+    }
+
+    #[test]
+    fn a_bad_field_is_named_with_its_file_and_path() {
+        let mut src = default_pack_sources();
+        let broken = src.wifi.replacen("\"session_minutes\": 20", "\"session_minutes\": \"x\"", 1);
+        src.wifi = &broken;
+        let err = CityPack::parse(src).expect_err("a string is not a number");
+        let text = err.to_string();
+        assert!(text.starts_with("wifi.geojson: features[0].properties.session_minutes"), "{text}");
+    }
+
+    #[test]
+    fn a_place_outside_the_city_is_refused() {
+        let mut src = default_pack_sources();
+        let city: CityInfo = serde_json::from_str(src.city).expect("city.json");
+        let tiny = CityInfo { bbox: [0.0, 0.0, 1.0, 1.0], center: [0.5, 0.5], ..city };
+        let tiny = serde_json::to_string(&tiny).expect("serialises");
+        src.city = &tiny;
+        let err = CityPack::parse(src).expect_err("nothing lies inside the tiny box");
+        assert!(matches!(err, PackError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("outside bbox"), "{err}");
+    }
+}

@@ -1,0 +1,61 @@
+//! The error every boundary hands to the UI: a stable code the UI translates, and a message
+//! for logs and developers.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request or a field of it is not acceptable; the message names the field.
+    InvalidInput,
+    NotFound,
+    /// The gateway could not be reached.
+    Offline,
+    /// The local store failed.
+    Storage,
+    /// A bug on our side.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The translation key the UI shows for this code.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "error-invalid-input",
+            ErrorCode::NotFound => "error-not-found",
+            ErrorCode::Offline => "error-offline",
+            ErrorCode::Storage => "error-storage",
+            ErrorCode::Internal => "error-internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[error("{code:?}: {message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wire_shape_is_pinned() {
+        let err = AppError::new(ErrorCode::InvalidInput, "limit: must be between 1 and 1000");
+        assert_eq!(
+            serde_json::to_string(&err).expect("serialises"),
+            r#"{"code":"invalid_input","message":"limit: must be between 1 and 1000"}"#,
+            "the UI and third parties rely on this shape"
+        );
+    }
+}

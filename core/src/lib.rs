@@ -1,0 +1,18 @@
+//! Domain types and pure logic of the citizen app, shared by the UI (wasm32), the app shell,
+//! the offline store and the city gateway. No I/O lives here.
+
+pub mod city;
+pub mod error;
+pub mod geodesy;
+pub mod i18n;
+pub mod sync;
+pub mod text;
+pub mod views;
+
+pub use city::{
+    Address, CityInfo, CityPack, Department, Hotspot, OnlineLevel, PackError, PackSources,
+    Parameter, Place, PlaceKind, Position, Procedure, ReportCategory, SiteKind, Station,
+};
+pub use error::{AppError, ErrorCode};
+pub use sync::{Change, ChangeOp, Entity, EntityKind, Reading, SyncPage};
+pub use text::{Lang, Localized};

@@ -1,0 +1,181 @@
+//! What the app's screens show, computed from the store's records: nearest hotspots, a
+//! station's latest values and their age, the sync state.
+
+use serde::{Deserialize, Serialize};
+
+use crate::city::{CityInfo, Hotspot, Parameter, Position, Station};
+use crate::geodesy::distance_m;
+use crate::sync::Reading;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HotspotNear {
+    pub hotspot: Hotspot,
+    pub distance_m: f64,
+}
+
+/// The `limit` hotspots nearest to `from`, nearest first.
+pub fn nearest_hotspots(hotspots: Vec<Hotspot>, from: Position, limit: usize) -> Vec<HotspotNear> {
+    let mut near: Vec<HotspotNear> = hotspots
+        .into_iter()
+        .map(|hotspot| HotspotNear { distance_m: distance_m(from, hotspot.position), hotspot })
+        .collect();
+    near.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.hotspot.id.cmp(&b.hotspot.id)));
+    near.truncate(limit);
+    near
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestValue {
+    pub parameter: Parameter,
+    pub reading: Option<Reading>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationStatus {
+    pub station: Station,
+    pub latest: Vec<LatestValue>,
+}
+
+impl StationStatus {
+    /// A reading is stale once two of the station's longest update intervals have passed
+    /// without a newer one: the farmer must not take it for the river's state now.
+    pub fn is_stale(&self, reading: &Reading, now_ms: i64) -> bool {
+        let longest_ms = i64::from(self.station.update_interval_minutes[1]) * 60_000;
+        now_ms - reading.observed_at_ms > 2 * longest_ms
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Never reached the gateway: showing the bundled city pack.
+    NeverSynced,
+    Syncing,
+    Synced,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    pub last_success_ms: Option<i64>,
+    /// Since when the gateway has been out of reach.
+    pub offline_since_ms: Option<i64>,
+    pub last_error: Option<String>,
+    /// Grows whenever synced data changed the store, so screens know to reload.
+    pub data_version: i64,
+}
+
+/// The home screen's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub city: CityInfo,
+    pub places: u32,
+    pub hotspots: u32,
+    pub stations: u32,
+    pub procedures: u32,
+}
+
+/// Minutes between a reading and now, never negative.
+pub fn age_minutes(observed_at_ms: i64, now_ms: i64) -> i64 {
+    (now_ms - observed_at_ms).max(0) / 60_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::city::{Address, SiteKind};
+    use crate::text::Localized;
+
+    fn hotspot(id: &str, lon: f64, lat: f64) -> Hotspot {
+        Hotspot {
+            id: id.into(),
+            name: Localized { vi: id.into(), en: id.into() },
+            site_kind: SiteKind::TouristSite,
+            ssid: "Free".into(),
+            session_minutes: 20,
+            address: Address {
+                street: String::new(),
+                ward: "Phường Mỹ Tho".into(),
+                ward_before_2025: None,
+                province: "Đồng Tháp".into(),
+            },
+            position: Position { lon, lat },
+        }
+    }
+
+    #[test]
+    fn nearest_hotspots_come_first_and_the_list_is_cut() {
+        let from = Position { lon: 106.36, lat: 10.35 };
+        let list = vec![
+            hotspot("far", 106.40, 10.40),
+            hotspot("near", 106.361, 10.351),
+            hotspot("mid", 106.37, 10.36),
+        ];
+        let near = nearest_hotspots(list, from, 2);
+        let ids: Vec<&str> = near.iter().map(|n| n.hotspot.id.as_str()).collect();
+        assert_eq!(ids, ["near", "mid"], "sorted by distance and cut to the limit");
+        assert!(near[0].distance_m < near[1].distance_m);
+    }
+
+    #[test]
+    fn readings_older_than_two_intervals_are_stale() {
+        let pack = crate::city::CityPack::parse(crate::city::default_pack_sources()).expect("pack");
+        let station = pack.stations[0].clone();
+        let status = StationStatus { station, latest: vec![] };
+        let now = 1_000_000_000_000;
+        let reading = |age_min: i64| Reading {
+            station_id: status.station.id.clone(),
+            parameter: "salinity".into(),
+            observed_at_ms: now - age_min * 60_000,
+            value: 1.4,
+            simulated: true,
+        };
+        let longest = i64::from(status.station.update_interval_minutes[1]);
+        assert!(!status.is_stale(&reading(longest), now), "one interval old is fresh");
+        assert!(status.is_stale(&reading(2 * longest + 1), now), "past two intervals is stale");
+        assert_eq!(age_minutes(now - 90_000, now), 1);
+        assert_eq!(age_minutes(now + 90_000, now), 0, "clock skew never shows negative ages");
+    }
+}
+
+/// How long ago something happened, in the unit a person would say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    JustNow,
+    Minutes(i64),
+    Hours(i64),
+    Days(i64),
+}
+
+impl Age {
+    pub fn between(then_ms: i64, now_ms: i64) -> Age {
+        match age_minutes(then_ms, now_ms) {
+            0 => Age::JustNow,
+            m @ 1..=59 => Age::Minutes(m),
+            m if m < 48 * 60 => Age::Hours(m / 60),
+            m => Age::Days(m / (24 * 60)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod age_tests {
+    use super::Age;
+
+    #[test]
+    fn ages_use_the_unit_a_person_would() {
+        let now = 10_000_000_000;
+        let table = [
+            (30_000, Age::JustNow),
+            (5 * 60_000, Age::Minutes(5)),
+            (59 * 60_000, Age::Minutes(59)),
+            (60 * 60_000, Age::Hours(1)),
+            (47 * 3_600_000, Age::Hours(47)),
+            (72 * 3_600_000, Age::Days(3)),
+        ];
+        for (ago, age) in table {
+            assert_eq!(Age::between(now - ago, now), age, "{ago} ms ago");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The city gateway: publishes a city pack and station readings to the citizen app through an
+//! ordered sync feed, and describes its API in OpenAPI 3.1.
+
+pub mod error;
+pub mod pack;
+pub mod routes;
+pub mod simulate;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::Response;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+pub use store::Store;
+
+/// How the gateway is configured (from flags or the environment, see `main.rs`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub city_pack: PathBuf,
+    /// Minutes between simulated readings; `None` publishes no simulated readings.
+    pub simulate_every: Option<Duration>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// A gateway bound to its port, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    simulate_every: Option<Duration>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Application {
+    /// Opens the database, imports the city pack if it is new, and binds the listener
+    /// (port 0 picks a free port).
+    pub async fn build(config: &Config) -> anyhow::Result<Application> {
+        let store = Store::open(&config.database_url).await?;
+        let (pack, content) = pack::load_dir(&config.city_pack)?;
+        let import = store.import_pack(&pack, &content, now_ms()).await?;
+        tracing::info!(pack = %pack.city.id, version = %pack.city.version, ?import, "city pack");
+        if config.simulate_every.is_some() {
+            let added = simulate::backfill(&store, now_ms()).await?;
+            tracing::info!(added, "simulated readings back-filled");
+        }
+        let listener = TcpListener::bind(config.listen).await?;
+        let router = routes::router()
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                    })
+                    .on_request(())
+                    .on_response(|res: &Response<_>, latency: Duration, _: &Span| {
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            latency_us = latency.as_micros(),
+                            "answered"
+                        );
+                    }),
+            )
+            .with_state(AppState { store: store.clone() });
+        Ok(Application { listener, router, store, simulate_every: config.simulate_every })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        if let Some(every) = self.simulate_every {
+            tokio::spawn(simulate::run(self.store.clone(), every));
+        }
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}

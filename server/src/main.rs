@@ -1,0 +1,52 @@
+//! `citizen-server`: runs the city gateway.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// The city gateway of the citizen app.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address and port to serve on.
+    #[arg(long, env = "CITIZEN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database URL; created with its schema on first start.
+    #[arg(long, env = "CITIZEN_DATABASE_URL", default_value = "sqlite://citizen-gateway.db")]
+    database: String,
+    /// Folder of the city pack to publish.
+    #[arg(long, env = "CITIZEN_CITY_PACK", default_value = "assets/cities/my-tho")]
+    city_pack: PathBuf,
+    /// Seconds between simulated station readings; 0 turns the simulation off.
+    #[arg(long, env = "CITIZEN_SIMULATE_SECS", default_value_t = 300)]
+    simulate_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = citizen_server::Config {
+        listen: cli.listen,
+        database_url: cli.database,
+        city_pack: cli.city_pack,
+        simulate_every: (cli.simulate_secs > 0).then(|| Duration::from_secs(cli.simulate_secs)),
+    };
+    let app = citizen_server::Application::build(&config).await?;
+    let addr = app.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "gateway listening");
+    app.run_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The gateway's database: published records and the ordered feed of their changes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use citizen_core::{Change, ChangeOp, CityPack, Entity, EntityKind, SyncPage};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, Sqlite, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored record {kind}/{id} is unreadable: {source}")]
+    Corrupt { kind: String, id: String, source: serde_json::Error },
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// What an import of a city pack did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Import {
+    /// The same pack was imported before; nothing was written.
+    AlreadyImported,
+    /// The pack was imported; this many records changed.
+    Imported { changed: usize },
+}
+
+impl Store {
+    /// Opens the database named by a `sqlite://…` URL, creating it and its schema if needed.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Imports a city pack unless this exact content was imported before. Records whose
+    /// content did not change keep their feed position, so clients download only changes.
+    pub async fn import_pack(
+        &self,
+        pack: &CityPack,
+        content: &[u8],
+        now_ms: i64,
+    ) -> Result<Import, StoreError> {
+        let hash = format!("{:x}", Sha256::digest(content));
+        let mut tx = self.pool.begin().await?;
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT content_hash FROM pack_imports WHERE pack_id = ?")
+                .bind(&pack.city.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.as_deref() == Some(hash.as_str()) {
+            return Ok(Import::AlreadyImported);
+        }
+        let mut changed = 0;
+        for entity in pack.entities() {
+            changed += usize::from(upsert_in(&mut tx, &entity).await?);
+        }
+        sqlx::query(
+            "INSERT INTO pack_imports (pack_id, content_hash, imported_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (pack_id) DO UPDATE SET content_hash = excluded.content_hash, \
+             imported_at_ms = excluded.imported_at_ms",
+        )
+        .bind(&pack.city.id)
+        .bind(&hash)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Import::Imported { changed })
+    }
+
+    /// Publishes records; returns how many changed (unchanged ones keep their feed position).
+    pub async fn upsert(&self, entities: &[Entity]) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = 0;
+        for entity in entities {
+            changed += usize::from(upsert_in(&mut tx, entity).await?);
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Withdraws a record: it stays in the feed as a deletion.
+    pub async fn delete(&self, kind: EntityKind, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seq = next_seq(&mut tx).await?;
+        let done = sqlx::query(
+            "UPDATE entities SET deleted = 1, seq = ? WHERE kind = ? AND id = ? AND deleted = 0",
+        )
+        .bind(seq)
+        .bind(kind.code())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
+    /// Up to `limit` changes after `since`, in feed order.
+    pub async fn changes_since(&self, since: i64, limit: u32) -> Result<SyncPage, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(since)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() > limit as usize;
+        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+        for row in rows.into_iter().take(limit as usize) {
+            let kind: String = row.get(0);
+            let id: String = row.get(1);
+            let seq: i64 = row.get(3);
+            let deleted: bool = row.get(4);
+            let body: String = row.get(2);
+            let entity: Entity = serde_json::from_str(&body)
+                .map_err(|source| StoreError::Corrupt { kind: kind.clone(), id: id.clone(), source })?;
+            let op = if deleted {
+                ChangeOp::Delete { kind: entity.kind(), id }
+            } else {
+                ChangeOp::Upsert { entity }
+            };
+            changes.push(Change { seq, op });
+        }
+        let next_cursor = changes.last().map_or(since, |c| c.seq);
+        Ok(SyncPage { changes, next_cursor, has_more })
+    }
+
+    /// The newest feed position.
+    pub async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last FROM feed_seq WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    /// Newest observation time of any reading, if there is one.
+    pub async fn latest_reading_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(json_extract(body, '$.data.observed_at_ms')) FROM entities \
+             WHERE kind = 'reading'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn stations(&self) -> Result<Vec<citizen_core::Station>, StoreError> {
+        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = 'station' AND deleted = 0")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .filter_map(|row| {
+                let body: String = row.get(1);
+                match serde_json::from_str::<Entity>(&body) {
+                    Ok(Entity::Station(s)) => Some(Ok(s)),
+                    Ok(_) => None,
+                    Err(source) => Some(Err(StoreError::Corrupt {
+                        kind: "station".into(),
+                        id: row.get(0),
+                        source,
+                    })),
+                }
+            })
+            .collect()
+    }
+}
+
+async fn next_seq(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("UPDATE feed_seq SET last = last + 1 WHERE id = 1 RETURNING last")
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Writes a record if it is new or changed; returns whether it was written.
+async fn upsert_in(tx: &mut Transaction<'_, Sqlite>, entity: &Entity) -> Result<bool, StoreError> {
+    let body = serde_json::to_string(entity)?;
+    let kind = entity.kind().code();
+    let id = entity.id();
+    let same: Option<bool> = sqlx::query_scalar(
+        "SELECT body = ? AND deleted = 0 FROM entities WHERE kind = ? AND id = ?",
+    )
+    .bind(&body)
+    .bind(kind)
+    .bind(&id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if same == Some(true) {
+        return Ok(false);
+    }
+    let seq = next_seq(tx).await?;
+    sqlx::query(
+        "INSERT INTO entities (kind, id, body, seq, deleted) VALUES (?, ?, ?, ?, 0) \
+         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, seq = excluded.seq, deleted = 0",
+    )
+    .bind(kind)
+    .bind(&id)
+    .bind(&body)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,68 @@
+//! The commands the UI calls: each is one call into `citizen_client`.
+
+use citizen_client::{Store, StoreError, SyncerHandle};
+use citizen_core::views::{HotspotNear, Overview, StationStatus, SyncStatus};
+use citizen_core::{AppError, ErrorCode, Lang, Place, PlaceKind, Procedure};
+use tauri::State;
+
+pub struct Shell {
+    pub store: Store,
+    pub sync: SyncerHandle,
+}
+
+type Answer<T> = Result<T, AppError>;
+
+fn storage(e: StoreError) -> AppError {
+    tracing::error!(error = %e, "store");
+    AppError::new(ErrorCode::Storage, e.to_string())
+}
+
+#[tauri::command]
+pub async fn overview(shell: State<'_, Shell>) -> Answer<Option<Overview>> {
+    shell.store.overview().await.map_err(storage)
+}
+
+#[tauri::command]
+pub async fn places(shell: State<'_, Shell>, kind: Option<PlaceKind>) -> Answer<Vec<Place>> {
+    shell.store.places(kind).await.map_err(storage)
+}
+
+/// Hotspots nearest the city centre (the device position comes with the maps issue).
+#[tauri::command]
+pub async fn nearest_wifi(shell: State<'_, Shell>, limit: usize) -> Answer<Vec<HotspotNear>> {
+    let city = shell.store.city().await.map_err(storage)?;
+    let Some(city) = city else {
+        return Err(AppError::new(ErrorCode::NotFound, "no city data stored"));
+    };
+    shell.store.nearest_hotspots(city.center(), limit.min(500)).await.map_err(storage)
+}
+
+#[tauri::command]
+pub async fn stations(shell: State<'_, Shell>) -> Answer<Vec<StationStatus>> {
+    shell.store.station_statuses().await.map_err(storage)
+}
+
+#[tauri::command]
+pub async fn procedures(shell: State<'_, Shell>) -> Answer<Vec<Procedure>> {
+    shell.store.procedures().await.map_err(storage)
+}
+
+#[tauri::command]
+pub async fn sync_status(shell: State<'_, Shell>) -> Answer<SyncStatus> {
+    shell.sync.status().await.map_err(storage)
+}
+
+#[tauri::command]
+pub fn sync_now(shell: State<'_, Shell>) {
+    shell.sync.wake();
+}
+
+#[tauri::command]
+pub async fn get_lang(shell: State<'_, Shell>) -> Answer<Lang> {
+    shell.store.lang().await.map_err(storage)
+}
+
+#[tauri::command]
+pub async fn set_lang(shell: State<'_, Shell>, lang: Lang) -> Answer<()> {
+    shell.store.set_lang(lang).await.map_err(storage)
+}

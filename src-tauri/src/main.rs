@@ -1,0 +1,54 @@
+//! The citizen app's shell: opens the offline store, starts the background sync and exposes
+//! one-line commands over `citizen_client` to the UI.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use citizen_client::{AppConfig, Gateway, Store, Syncer};
+use citizen_core::CityPack;
+use tauri::Manager;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let default_dir = app.path().app_data_dir()?;
+            let config = AppConfig::load(&default_dir, |k| std::env::var(k).ok())?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            tracing::info!(gateway = %config.gateway_url, data = %config.data_dir.display(), "starting");
+            let store = tauri::async_runtime::block_on(async {
+                let store = Store::open(&config.database_path()).await?;
+                let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
+                store.bootstrap(&pack).await?;
+                Ok::<_, Box<dyn std::error::Error>>(store)
+            })?;
+            let syncer =
+                Syncer::new(store.clone(), Gateway::new(&config.gateway_url), config.sync_interval);
+            let (sync, run) = syncer.start();
+            tauri::async_runtime::spawn(run);
+            app.manage(commands::Shell { store, sync });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::places,
+            commands::nearest_wifi,
+            commands::stations,
+            commands::procedures,
+            commands::sync_status,
+            commands::sync_now,
+            commands::get_lang,
+            commands::set_lang,
+        ])
+        .run(tauri::tauri_build_context!());
+    if let Err(error) = result {
+        tracing::error!(%error, "the app stopped with an error");
+        std::process::exit(1);
+    }
+}

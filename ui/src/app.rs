@@ -1,0 +1,90 @@
+//! The app's frame: language and sync state in context, the bar, and the current screen.
+
+use citizen_core::Lang;
+use citizen_core::views::SyncStatus;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::lang_switch::LangSwitch;
+use crate::components::sync_badge::SyncBadge;
+use crate::i18n::Locale;
+use crate::ipc::{NoArgs, invoke};
+use crate::pages::{
+    explore::Explore, home::Home, salinity::Salinity, services::Services, wifi::Wifi,
+};
+
+/// The screens of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    Explore,
+    Wifi,
+    Salinity,
+    Services,
+}
+
+/// Which screen shows.
+#[derive(Clone, Copy)]
+pub struct Nav(pub RwSignal<Page>);
+
+/// The sync state, refreshed from the shell; `version` moves when synced data changed.
+#[derive(Clone, Copy)]
+pub struct Sync {
+    pub status: RwSignal<Option<SyncStatus>>,
+    pub version: Memo<i64>,
+}
+
+const STATUS_POLL_MS: u64 = 1_000;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let locale = Locale(RwSignal::new(Lang::Vi));
+    let nav = Nav(RwSignal::new(Page::Home));
+    let status = RwSignal::new(None::<SyncStatus>);
+    let version = Memo::new(move |_| status.get().map_or(0, |s| s.data_version));
+    provide_context(locale);
+    provide_context(nav);
+    provide_context(Sync { status, version });
+
+    spawn_local(async move {
+        if let Ok(lang) = invoke::<_, Lang>("get_lang", &NoArgs {}).await {
+            locale.0.set(lang);
+        }
+    });
+    let poll = move || {
+        spawn_local(async move {
+            if let Ok(s) = invoke::<_, SyncStatus>("sync_status", &NoArgs {}).await {
+                status.set(Some(s));
+            }
+        });
+    };
+    poll();
+    let _ = set_interval_with_handle(poll, std::time::Duration::from_millis(STATUS_POLL_MS));
+
+    Effect::new(move |_| {
+        let lang = locale.lang();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", lang.code());
+        }
+    });
+
+    view! {
+        <div class="app">
+            <header class="bar">
+                <Show when=move || nav.0.get() != Page::Home>
+                    <button id="back" on:click=move |_| nav.0.set(Page::Home)>{move || locale.t("back")}</button>
+                </Show>
+                <h1>{move || locale.t("app-title")}</h1>
+                <LangSwitch />
+            </header>
+            <SyncBadge />
+            {move || match nav.0.get() {
+                Page::Home => view! { <Home /> }.into_any(),
+                Page::Explore => view! { <Explore /> }.into_any(),
+                Page::Wifi => view! { <Wifi /> }.into_any(),
+                Page::Salinity => view! { <Salinity /> }.into_any(),
+                Page::Services => view! { <Services /> }.into_any(),
+            }}
+        </div>
+    }
+}
