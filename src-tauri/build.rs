@@ -1,6 +1,7 @@
 fn main() {
     let attributes = tauri_build::Attributes::new()
-        .codegen(tauri_build::CodegenContext::new().config_path("../tauri.conf.json"))
+        .config_path("../tauri.conf.json")
+        .codegen(tauri_build::CodegenContext::new())
         .app_manifest(tauri_build::AppManifest::new().commands(citizen_app_commands::ALL));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri build step failed: {error:#}");

@@ -1,1 +1,281 @@
-//! placeholder
+//! The end-to-end harness: a real gateway process on a free loopback port with a temporary
+//! database, an X display (Xvfb when none is given), and tauri-driver + WebKitWebDriver
+//! starting the real `citizen-app` for WebDriver sessions.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A built binary of the workspace: `target/<profile>/<name>`, or `$CITIZEN_<NAME>_BIN`.
+pub fn binary(name: &str, profile: &str) -> Result<PathBuf> {
+    let var = format!("CITIZEN_{}_BIN", name.trim_start_matches("citizen-").to_uppercase());
+    let path = std::env::var_os(&var).map_or_else(
+        || {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root().join("target"), PathBuf::from);
+            target.join(profile).join(name)
+        },
+        PathBuf::from,
+    );
+    if !path.exists() {
+        bail!("{} is missing: build it first (`cargo xtask build`) or set {var}", path.display());
+    }
+    Ok(path)
+}
+
+/// A free TCP port on loopback (free when asked; good enough for tests on one machine).
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, within: Duration) -> Result<()> {
+    let deadline = Instant::now() + within;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on port {port} after {within:?}")
+}
+
+/// A child process killed when dropped.
+pub struct Process {
+    child: Child,
+    name: &'static str,
+}
+
+impl Process {
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.is_running() {
+            eprintln!("stopping {}", self.name);
+        }
+        self.kill();
+    }
+}
+
+/// The city gateway as a separate process.
+pub struct GatewayProcess {
+    pub port: u16,
+    pub database_url: String,
+    process: Process,
+}
+
+impl GatewayProcess {
+    /// Starts `citizen-server` on `port` with the database at `db` and the Mỹ Tho pack.
+    pub fn start(profile: &str, db: &Path, port: u16) -> Result<GatewayProcess> {
+        let database_url = format!("sqlite://{}", db.display());
+        let mut child = Command::new(binary("citizen-server", profile)?)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database")
+            .arg(&database_url)
+            .arg("--city-pack")
+            .arg(root().join("assets/cities/my-tho"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting citizen-server")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut process = Process { child, name: "citizen-server" };
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        if !line.starts_with("listening on ") {
+            process.kill();
+            bail!("citizen-server did not start: {line:?}");
+        }
+        Ok(GatewayProcess { port, database_url, process })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// An X display: the caller's `DISPLAY`, or a private Xvfb.
+pub struct Display {
+    pub name: String,
+    _xvfb: Option<Process>,
+}
+
+impl Display {
+    pub fn get() -> Result<Display> {
+        if let Ok(name) = std::env::var("DISPLAY") {
+            if !name.is_empty() {
+                return Ok(Display { name, _xvfb: None });
+            }
+        }
+        for n in 90..140 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            {
+                continue;
+            }
+            let name = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([name.as_str(), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting Xvfb (apt package xvfb)")?;
+            let mut xvfb = Process { child, name: "Xvfb" };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Ok(Display { name, _xvfb: Some(xvfb) });
+                }
+                if !xvfb.is_running() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            xvfb.kill();
+        }
+        bail!("could not start Xvfb on any display :90–:139")
+    }
+}
+
+/// tauri-driver with its WebKitWebDriver, launching the app with the given environment.
+pub struct Driver {
+    port: u16,
+    app: PathBuf,
+    process: Process,
+}
+
+impl Driver {
+    pub fn start(display: &Display, app: PathBuf, env: &[(&str, String)]) -> Result<Driver> {
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new("tauri-driver");
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().context("starting tauri-driver (cargo install tauri-driver)")?;
+        let process = Process { child, name: "tauri-driver" };
+        wait_for_port(port, Duration::from_secs(20))?;
+        Ok(Driver { port, app, process })
+    }
+
+    /// Launches the app and opens a WebDriver session on it.
+    pub async fn session(&self) -> Result<Client> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": self.app.display().to_string() }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("opening a WebDriver session on the app")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// Polls `check` until it yields `Some`, or fails with `what` after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    let mut last_error = None;
+    loop {
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(e) => last_error = Some(e),
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {within:?} waiting for {what} (last error: {last_error:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The text of the first element matching `css`, if there is one.
+pub async fn text_of(client: &Client, css: &str) -> Result<Option<String>> {
+    match client.find(Locator::Css(css)).await {
+        Ok(el) => Ok(Some(el.text().await?)),
+        Err(e) if e.is_no_such_element() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Waits for `css` and clicks it.
+pub async fn click(client: &Client, css: &str) -> Result<()> {
+    let el = eventually(Duration::from_secs(15), css, || async {
+        match client.find(Locator::Css(css)).await {
+            Ok(el) => Ok(Some(el)),
+            Err(e) if e.is_no_such_element() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    el.click().await?;
+    Ok(())
+}
+
+/// Waits until the element `css` has a text containing `needle`; returns that text.
+pub async fn wait_text(client: &Client, css: &str, needle: &str) -> Result<String> {
+    eventually(Duration::from_secs(20), &format!("{css} to contain {needle:?}"), || async {
+        Ok(text_of(client, css).await?.filter(|t| t.contains(needle)))
+    })
+    .await
+}
+
+/// Resident memory (kB) of a process and its descendants, from /proc.
+pub fn tree_rss_kb(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
+            total += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    total
+}

@@ -1,1 +1,137 @@
-fn main() {}
+//! `cargo xtask setup|build|run|test|bench`: installs what the project needs on a Debian
+//! machine, builds the UI and the app, runs them, tests them, measures them.
+
+mod bench;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use anyhow::{Context as _, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <setup | build [--release] | run | test | bench>";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("setup") => tools::setup(&root),
+        Some("build") => {
+            tools::setup(&root)?;
+            build(&root, args.iter().any(|a| a == "--release"))
+        }
+        Some("run") => run(&root),
+        Some("test") => test(&root),
+        Some("bench") => {
+            tools::setup(&root)?;
+            bench::run(&root)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Runs a command, failing with its command line if it fails.
+pub fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: {shown}");
+    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Builds the UI with trunk, then the gateway and the app that embeds the UI.
+pub fn build(root: &Path, release: bool) -> Result<()> {
+    let mut trunk = Command::new("trunk");
+    trunk.current_dir(root.join("ui")).args(["build", "--offline"]);
+    if release {
+        trunk.arg("--release");
+    }
+    trunk.env("PATH", tools::path_with_tools(root));
+    run_cmd(&mut trunk)?;
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "-p", "citizen-app", "-p", "citizen-server"]);
+    if release {
+        cargo.args(["--release", "--features", "citizen-app/custom-protocol"]);
+    }
+    run_cmd(&mut cargo)
+}
+
+fn has_display() -> bool {
+    std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+/// Starts the gateway with its SQLite database and the Mỹ Tho pack, and opens the app on it.
+fn run(root: &Path) -> Result<()> {
+    tools::setup(root)?;
+    if !has_display() {
+        bail!(
+            "no display: the app needs a graphical session. On a desktop, run this from a \
+             terminal inside it; on a server, run `xvfb-run -a cargo xtask run` \
+             (or start `Xvfb :99 &` and set DISPLAY=:99) and look at it with a VNC viewer."
+        );
+    }
+    build(root, false)?;
+    let state = root.join("target/citizen-run");
+    std::fs::create_dir_all(&state)?;
+    let listen = std::env::var("CITIZEN_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut gateway = ChildGuard(
+        Command::new(root.join("target/debug/citizen-server"))
+            .args(["--listen", &listen])
+            .arg("--database")
+            .arg(format!("sqlite://{}", state.join("gateway.db").display()))
+            .arg("--city-pack")
+            .arg(root.join("assets/cities/my-tho"))
+            .spawn()
+            .context("cannot start citizen-server")?,
+    );
+    let app = Command::new(root.join("target/debug/citizen-app"))
+        .env("CITIZEN_GATEWAY_URL", format!("http://{listen}"))
+        .env("CITIZEN_DATA_DIR", state.join("app"))
+        .status()
+        .context("cannot start citizen-app")?;
+    let _ = gateway.0.kill();
+    if !app.success() {
+        bail!("citizen-app exited with {app}");
+    }
+    Ok(())
+}
+
+/// Installs what is missing, checks format and lints, builds, and runs every test.
+fn test(root: &Path) -> Result<()> {
+    tools::setup(root)?;
+    let cargo = env!("CARGO");
+    run_cmd(Command::new(cargo).args(["fmt", "--all", "--check"]))?;
+    build(root, false)?;
+    run_cmd(Command::new(cargo).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run_cmd(Command::new(cargo).args([
+        "clippy",
+        "-p",
+        "citizen-ui",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut tests = Command::new(cargo);
+    tests.args(["test", "--workspace", "--no-fail-fast"]);
+    tests.env("PATH", tools::path_with_tools(root));
+    run_cmd(&mut tests)
+}
+
+/// Kills the child when dropped, so an error never leaves a gateway running.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,168 @@
+//! Installs the machine-level things the project needs, each only when missing: Debian
+//! packages for Tauri/WebKitGTK and the headless tests, the wasm32 target, and the cargo tools
+//! (trunk, wasm-bindgen-cli of the lockfile's version, tauri-driver).
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::run_cmd;
+
+const APT_PACKAGES: &[&str] = &[
+    "libwebkit2gtk-4.1-dev",
+    "build-essential",
+    "pkg-config",
+    "curl",
+    "wget",
+    "file",
+    "libxdo-dev",
+    "libssl-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+];
+
+/// trunk 0.21.14 is the newest that builds with Rust 1.95.
+const TRUNK_VERSION: &str = "0.21.14";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+pub fn setup(root: &Path) -> Result<()> {
+    apt_packages()?;
+    wasm_target()?;
+    let wasm_bindgen = lockfile_version(root, "wasm-bindgen")?;
+    check_trunk_toml(root, &wasm_bindgen)?;
+    cargo_tool("trunk", TRUNK_VERSION, &["--locked"])?;
+    // Without --locked: its lockfile names a webpki-roots release the registry does not serve.
+    cargo_tool("wasm-bindgen-cli", &wasm_bindgen, &[])?;
+    cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, &["--locked"])?;
+    Ok(())
+}
+
+fn apt_packages() -> Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .map(|o| !String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+                .unwrap_or(true)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian packages: {}", missing.join(" "));
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        if sudo {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run_cmd(&mut apt(&["update", "-qq"]))?;
+    let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    run_cmd(&mut install)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn wasm_target() -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    if installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown")) {
+        return Ok(());
+    }
+    run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// Installs `krate` at `version` unless cargo already installed that version.
+fn cargo_tool(krate: &str, version: &str, flags: &[&str]) -> Result<()> {
+    let listed = Command::new(env!("CARGO"))
+        .args(["install", "--list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let wanted = format!("{krate} v{version}:");
+    if listed.lines().any(|l| l.trim() == wanted) {
+        return Ok(());
+    }
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["install", krate, "--version", version]).args(flags);
+    run_cmd(&mut cmd)
+}
+
+/// The version of `package` that Cargo.lock pins.
+pub fn lockfile_version(root: &Path, package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    version_in_lock(&lock, package).with_context(|| format!("{package} is not in Cargo.lock"))
+}
+
+fn version_in_lock(lock: &str, package: &str) -> Option<String> {
+    let wanted = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
+            return Some(version.to_owned());
+        }
+    }
+    None
+}
+
+/// Trunk compares `[tools] wasm_bindgen` with the binary on PATH; it must equal the lockfile's.
+fn check_trunk_toml(root: &Path, wasm_bindgen: &str) -> Result<()> {
+    let trunk = std::fs::read_to_string(root.join("ui/Trunk.toml")).context("reading ui/Trunk.toml")?;
+    let expected = format!("wasm_bindgen = \"{wasm_bindgen}\"");
+    if !trunk.lines().any(|l| l.trim() == expected) {
+        bail!("ui/Trunk.toml: [tools] needs `{expected}` to match Cargo.lock");
+    }
+    Ok(())
+}
+
+/// PATH with cargo's bin folder first, so freshly installed tools are found.
+pub fn path_with_tools(_root: &Path) -> OsString {
+    let mut paths = Vec::new();
+    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())
+    }) {
+        paths.push(Path::new(&home).join("bin"));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_version_from_the_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"9\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(version_in_lock(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(version_in_lock(lock, "trunk"), None);
+    }
+
+    #[test]
+    fn the_repository_trunk_toml_matches_the_lockfile() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let version = lockfile_version(&root, "wasm-bindgen").expect("in the lockfile");
+        check_trunk_toml(&root, &version).expect("Trunk.toml names the lockfile's wasm-bindgen");
+    }
+}
