@@ -47,10 +47,11 @@ impl AppConfig {
         };
         let file = config.data_dir.join(CONFIG_FILE);
         if let Ok(text) = std::fs::read_to_string(&file) {
-            let settings: FileSettings = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
-                file: file.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let settings: FileSettings =
+                toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                    file: file.display().to_string(),
+                    message: e.to_string(),
+                })?;
             if let Some(url) = settings.gateway_url {
                 config.set("gateway_url", &url)?;
             }
@@ -68,7 +69,10 @@ impl AppConfig {
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |message: &str| ConfigError::Value { key: key.to_owned(), message: message.to_owned() };
+        let bad = |message: &str| ConfigError::Value {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
         match key {
             "gateway_url" => {
                 if !(value.starts_with("http://") || value.starts_with("https://")) {
@@ -77,7 +81,9 @@ impl AppConfig {
                 value.clone_into(&mut self.gateway_url);
             }
             "sync_interval_secs" => {
-                let secs: u64 = value.parse().map_err(|_| bad("must be a whole number of seconds"))?;
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| bad("must be a whole number of seconds"))?;
                 if secs == 0 {
                     return Err(bad("must be at least 1"));
                 }

@@ -27,7 +27,10 @@ impl Gateway {
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap_or_default();
-        Gateway { base: base_url.trim_end_matches('/').to_owned(), http }
+        Gateway {
+            base: base_url.trim_end_matches('/').to_owned(),
+            http,
+        }
     }
 
     /// One page of the feed after `since`.
@@ -42,7 +45,10 @@ impl Gateway {
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            return Err(GatewayError::Status { status: status.as_u16(), body });
+            return Err(GatewayError::Status {
+                status: status.as_u16(),
+                body,
+            });
         }
         response.json().await.map_err(GatewayError::Decode)
     }

@@ -6,11 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use citizen_core::views::{self, HotspotNear, LatestValue, Overview, StationStatus};
+use citizen_core::{ChangeOp, ReportCategory};
 use citizen_core::{
     CityInfo, CityPack, Entity, EntityKind, Hotspot, Lang, Place, PlaceKind, Position, Procedure,
     Reading, Station, SyncPage,
 };
-use citizen_core::{ChangeOp, ReportCategory};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -21,7 +21,11 @@ pub enum StoreError {
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored record {kind}/{id} is unreadable: {source}")]
-    Corrupt { kind: String, id: String, source: serde_json::Error },
+    Corrupt {
+        kind: String,
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("the page starts at cursor {page_since} but the store is at {stored}")]
     CursorMoved { page_since: i64, stored: i64 },
     #[error("{0}")]
@@ -55,7 +59,10 @@ impl Store {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -105,7 +112,10 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if stored != since {
-            return Err(StoreError::CursorMoved { page_since: since, stored });
+            return Err(StoreError::CursorMoved {
+                page_since: since,
+                stored,
+            });
         }
         for change in &page.changes {
             match &change.op {
@@ -174,10 +184,14 @@ impl Store {
     }
 
     pub async fn city(&self) -> Result<Option<CityInfo>, StoreError> {
-        Ok(self.entities(EntityKind::City).await?.into_iter().find_map(|e| match e {
-            Entity::City(c) => Some(c),
-            _ => None,
-        }))
+        Ok(self
+            .entities(EntityKind::City)
+            .await?
+            .into_iter()
+            .find_map(|e| match e {
+                Entity::City(c) => Some(c),
+                _ => None,
+            }))
     }
 
     /// Places of one kind (or all), sorted by their Vietnamese name.
@@ -252,7 +266,10 @@ impl Store {
                     value: row.get(1),
                     simulated: row.get(2),
                 });
-                latest.push(LatestValue { parameter: parameter.clone(), reading });
+                latest.push(LatestValue {
+                    parameter: parameter.clone(),
+                    reading,
+                });
             }
             statuses.push(StationStatus { station, latest });
         }
@@ -287,7 +304,9 @@ impl Store {
 
     /// The home screen's summary, or `None` before any city data is stored.
     pub async fn overview(&self) -> Result<Option<Overview>, StoreError> {
-        let Some(city) = self.city().await? else { return Ok(None) };
+        let Some(city) = self.city().await? else {
+            return Ok(None);
+        };
         let rows = sqlx::query("SELECT kind, COUNT(*) FROM entities GROUP BY kind")
             .fetch_all(&self.pool)
             .await?;
@@ -311,7 +330,10 @@ impl Store {
             .bind(LANG_KEY)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(value.as_deref().and_then(Lang::from_code).unwrap_or_default())
+        Ok(value
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or_default())
     }
 
     pub async fn set_lang(&self, lang: Lang) -> Result<(), StoreError> {

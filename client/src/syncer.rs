@@ -81,12 +81,19 @@ impl Syncer {
     pub fn start(self) -> (SyncerHandle, impl Future<Output = ()> + Send + 'static) {
         let (pulling_tx, pulling) = watch::channel(false);
         let wake = Arc::new(Notify::new());
-        let handle = SyncerHandle { store: self.store.clone(), pulling, wake: wake.clone() };
+        let handle = SyncerHandle {
+            store: self.store.clone(),
+            pulling,
+            wake: wake.clone(),
+        };
         (handle, self.run(pulling_tx, wake))
     }
 
     async fn run(self, pulling: watch::Sender<bool>, wake: Arc<Notify>) {
-        let mut state = PullState::Idle { until_ms: 0, failures: 0 };
+        let mut state = PullState::Idle {
+            until_ms: 0,
+            failures: 0,
+        };
         let mut event = PullEvent::Tick;
         loop {
             let (next, action) = step(state, event, now_ms(), rand::random(), &self.timing);
@@ -127,7 +134,11 @@ impl Syncer {
             Ok(has_more) => PullEvent::PageStored { has_more },
             Err(error) => {
                 tracing::info!(%error, "sync failed");
-                if let Err(e) = self.store.record_failure(&error.to_string(), now_ms()).await {
+                if let Err(e) = self
+                    .store
+                    .record_failure(&error.to_string(), now_ms())
+                    .await
+                {
                     tracing::error!(error = %e, "could not record the sync failure");
                 }
                 PullEvent::Failed

@@ -48,7 +48,10 @@ pub struct CityInfo {
 
 impl CityInfo {
     pub fn center(&self) -> Position {
-        Position { lon: self.center[0], lat: self.center[1] }
+        Position {
+            lon: self.center[0],
+            lat: self.center[1],
+        }
     }
 
     pub fn contains(&self, p: Position) -> bool {
@@ -131,8 +134,12 @@ pub enum SiteKind {
 }
 
 impl SiteKind {
-    pub const ALL: [SiteKind; 4] =
-        [SiteKind::TouristSite, SiteKind::Stop, SiteKind::School, SiteKind::PublicSpace];
+    pub const ALL: [SiteKind; 4] = [
+        SiteKind::TouristSite,
+        SiteKind::Stop,
+        SiteKind::School,
+        SiteKind::PublicSpace,
+    ];
 
     /// The translation key of the kind of site.
     pub fn message_key(self) -> &'static str {
@@ -264,9 +271,17 @@ impl PackSources<'_> {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PackError {
     #[error("{file}: {field}: {message}")]
-    Parse { file: &'static str, field: String, message: String },
+    Parse {
+        file: &'static str,
+        field: String,
+        message: String,
+    },
     #[error("{file}: {id}: {message}")]
-    Invalid { file: &'static str, id: String, message: String },
+    Invalid {
+        file: &'static str,
+        id: String,
+        message: String,
+    },
 }
 
 /// A whole, validated city pack.
@@ -365,8 +380,15 @@ fn points<P: DeserializeOwned>(
 impl CityPack {
     /// Parses and validates a pack; the error names the file and the field or id at fault.
     pub fn parse(src: PackSources<'_>) -> Result<CityPack, PackError> {
-        let [city_f, places_f, wifi_f, stations_f, departments_f, categories_f, procedures_f] =
-            PackSources::FILES;
+        let [
+            city_f,
+            places_f,
+            wifi_f,
+            stations_f,
+            departments_f,
+            categories_f,
+            procedures_f,
+        ] = PackSources::FILES;
         let pack = CityPack {
             city: parse(city_f, src.city)?,
             places: points::<PlaceProperties>(places_f, src.places)?
@@ -415,8 +437,15 @@ impl CityPack {
     }
 
     fn validate(&self) -> Result<(), PackError> {
-        let [_, places_f, wifi_f, stations_f, departments_f, categories_f, procedures_f] =
-            PackSources::FILES;
+        let [
+            _,
+            places_f,
+            wifi_f,
+            stations_f,
+            departments_f,
+            categories_f,
+            procedures_f,
+        ] = PackSources::FILES;
         let invalid = |file: &'static str, id: &str, message: String| PackError::Invalid {
             file,
             id: id.to_owned(),
@@ -426,15 +455,27 @@ impl CityPack {
             .places
             .iter()
             .map(|p| (places_f, &p.id, &p.name, p.position))
-            .chain(self.hotspots.iter().map(|h| (wifi_f, &h.id, &h.name, h.position)))
-            .chain(self.stations.iter().map(|s| (stations_f, &s.id, &s.name, s.position)));
+            .chain(
+                self.hotspots
+                    .iter()
+                    .map(|h| (wifi_f, &h.id, &h.name, h.position)),
+            )
+            .chain(
+                self.stations
+                    .iter()
+                    .map(|s| (stations_f, &s.id, &s.name, s.position)),
+            );
         let mut seen = HashSet::new();
         for (file, id, name, position) in located {
             if !seen.insert((file, id.as_str())) {
                 return Err(invalid(file, id, "duplicate id".into()));
             }
             if !self.city.contains(position) {
-                return Err(invalid(file, id, format!("position {position:?} outside bbox")));
+                return Err(invalid(
+                    file,
+                    id,
+                    format!("position {position:?} outside bbox"),
+                ));
             }
             if !name.is_complete() {
                 return Err(invalid(file, id, "name needs both vi and en".into()));
@@ -490,17 +531,28 @@ mod tests {
     #[test]
     fn the_default_pack_is_complete() {
         let pack = CityPack::parse(default_pack_sources()).expect("default pack parses");
-        assert!(pack.places.len() >= 40, "at least 40 places, got {}", pack.places.len());
+        assert!(
+            pack.places.len() >= 40,
+            "at least 40 places, got {}",
+            pack.places.len()
+        );
         for kind in PlaceKind::ALL {
             let n = pack.places.iter().filter(|p| p.kind == kind).count();
             assert!(n >= 3, "at least 3 places of kind {kind:?}, got {n}");
         }
-        assert_eq!(pack.hotspots.len(), 25, "the seeds name 25 free wifi points");
+        assert_eq!(
+            pack.hotspots.len(),
+            25,
+            "the seeds name 25 free wifi points"
+        );
         assert!(
             pack.hotspots.iter().all(|h| h.session_minutes == 20),
             "sessions last 20 minutes"
         );
-        assert!(pack.stations.len() >= 3, "Mỹ Tho, Xuân Hòa and Xoài Hột stations");
+        assert!(
+            pack.stations.len() >= 3,
+            "Mỹ Tho, Xuân Hòa and Xoài Hột stations"
+        );
         assert!(pack.procedures.len() >= 10, "at least 10 procedures");
         for code in ["littering", "pavement_encroachment", "tree_trimming"] {
             assert!(
@@ -508,24 +560,36 @@ mod tests {
                 "category {code} from the seeds"
             );
         }
-        assert!(pack.city.contains(pack.city.center()), "the centre lies in the city");
+        assert!(
+            pack.city.contains(pack.city.center()),
+            "the centre lies in the city"
+        );
     }
 
     #[test]
     fn a_bad_field_is_named_with_its_file_and_path() {
         let mut src = default_pack_sources();
-        let broken = src.wifi.replacen("\"session_minutes\": 20", "\"session_minutes\": \"x\"", 1);
+        let broken = src
+            .wifi
+            .replacen("\"session_minutes\": 20", "\"session_minutes\": \"x\"", 1);
         src.wifi = &broken;
         let err = CityPack::parse(src).expect_err("a string is not a number");
         let text = err.to_string();
-        assert!(text.starts_with("wifi.geojson: features[0].properties.session_minutes"), "{text}");
+        assert!(
+            text.starts_with("wifi.geojson: features[0].properties.session_minutes"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_place_outside_the_city_is_refused() {
         let mut src = default_pack_sources();
         let city: CityInfo = serde_json::from_str(src.city).expect("city.json");
-        let tiny = CityInfo { bbox: [0.0, 0.0, 1.0, 1.0], center: [0.5, 0.5], ..city };
+        let tiny = CityInfo {
+            bbox: [0.0, 0.0, 1.0, 1.0],
+            center: [0.5, 0.5],
+            ..city
+        };
         let tiny = serde_json::to_string(&tiny).expect("serialises");
         src.city = &tiny;
         let err = CityPack::parse(src).expect_err("nothing lies inside the tiny box");

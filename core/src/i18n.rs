@@ -59,7 +59,9 @@ impl Translator {
             return key.to_owned();
         };
         let mut errors = Vec::new();
-        self.bundle.format_pattern(pattern, args, &mut errors).into_owned()
+        self.bundle
+            .format_pattern(pattern, args, &mut errors)
+            .into_owned()
     }
 }
 
@@ -127,7 +129,9 @@ mod tests {
         for code in [InvalidInput, NotFound, Offline, Storage, Internal] {
             used.insert(code.message_key().to_owned());
         }
-        let enum_keys = crate::city::PlaceKind::ALL.map(|k| k.message_key()).into_iter()
+        let enum_keys = crate::city::PlaceKind::ALL
+            .map(|k| k.message_key())
+            .into_iter()
             .chain(crate::city::SiteKind::ALL.map(|k| k.message_key()))
             .chain(crate::city::OnlineLevel::ALL.map(|k| k.message_key()));
         used.extend(enum_keys.map(str::to_owned));

@@ -3,9 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::city::{
-    CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station,
-};
+use crate::city::{CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station};
 
 /// One measured value of a station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +20,10 @@ pub struct Reading {
 
 impl Reading {
     pub fn id(&self) -> String {
-        format!("{}/{}/{}", self.station_id, self.parameter, self.observed_at_ms)
+        format!(
+            "{}/{}/{}",
+            self.station_id, self.parameter, self.observed_at_ms
+        )
     }
 }
 
@@ -102,7 +103,7 @@ impl Entity {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ChangeOp {
-    Upsert { entity: Entity },
+    Upsert { entity: Box<Entity> },
     Delete { kind: EntityKind, id: String },
 }
 
@@ -198,12 +199,21 @@ pub fn step(
         }
         (PullState::Pulling { .. }, PullEvent::PageStored { has_more: false }) => {
             let until_ms = now_ms + timing.interval_ms;
-            (PullState::Idle { until_ms, failures: 0 }, PullAction::WaitUntil(until_ms))
+            (
+                PullState::Idle {
+                    until_ms,
+                    failures: 0,
+                },
+                PullAction::WaitUntil(until_ms),
+            )
         }
         (PullState::Pulling { failures }, PullEvent::Failed) => {
             let failures = failures.saturating_add(1);
             let until_ms = now_ms + timing.backoff_ms(failures, jitter);
-            (PullState::Idle { until_ms, failures }, PullAction::WaitUntil(until_ms))
+            (
+                PullState::Idle { until_ms, failures },
+                PullAction::WaitUntil(until_ms),
+            )
         }
         // A request is already in flight; ticks and wakes wait for its outcome.
         (PullState::Pulling { .. }, PullEvent::Tick | PullEvent::Wake) => {
@@ -220,12 +230,18 @@ pub fn step(
 mod tests {
     use super::*;
 
-    const TIMING: PullTiming =
-        PullTiming { interval_ms: 30_000, backoff_base_ms: 1_000, backoff_max_ms: 60_000 };
+    const TIMING: PullTiming = PullTiming {
+        interval_ms: 30_000,
+        backoff_base_ms: 1_000,
+        backoff_max_ms: 60_000,
+    };
 
     #[test]
     fn pulls_pages_until_the_feed_is_drained_then_waits_the_interval() {
-        let start = PullState::Idle { until_ms: 0, failures: 0 };
+        let start = PullState::Idle {
+            until_ms: 0,
+            failures: 0,
+        };
         let (s, a) = step(start, PullEvent::Tick, 10, 0, &TIMING);
         assert_eq!(a, PullAction::Pull, "due at once on first start");
         let (s, a) = step(s, PullEvent::PageStored { has_more: true }, 20, 0, &TIMING);
@@ -238,30 +254,74 @@ mod tests {
 
     #[test]
     fn failures_back_off_exponentially_and_are_capped() {
-        let table = [(1, 1_000), (2, 2_000), (3, 4_000), (7, 60_000), (40, 60_000)];
+        let table = [
+            (1, 1_000),
+            (2, 2_000),
+            (3, 4_000),
+            (7, 60_000),
+            (40, 60_000),
+        ];
         for (failures, full) in table {
-            assert_eq!(TIMING.backoff_ms(failures, u32::MAX), full, "max jitter, {failures}");
-            assert_eq!(TIMING.backoff_ms(failures, 0), full / 2, "min jitter, {failures}");
+            assert_eq!(
+                TIMING.backoff_ms(failures, u32::MAX),
+                full,
+                "max jitter, {failures}"
+            );
+            assert_eq!(
+                TIMING.backoff_ms(failures, 0),
+                full / 2,
+                "min jitter, {failures}"
+            );
         }
-        let mut state = PullState::Idle { until_ms: 0, failures: 0 };
+        let mut state = PullState::Idle {
+            until_ms: 0,
+            failures: 0,
+        };
         let mut now = 0;
         for expected_failures in 1..=3 {
             let (s, a) = step(state, PullEvent::Wake, now, u32::MAX, &TIMING);
             assert_eq!(a, PullAction::Pull);
             let (s, a) = step(s, PullEvent::Failed, now, u32::MAX, &TIMING);
-            assert_eq!(s, PullState::Idle { until_ms: now + TIMING.backoff_ms(expected_failures, u32::MAX), failures: expected_failures });
-            let PullAction::WaitUntil(until) = a else { panic!("waits after a failure") };
+            assert_eq!(
+                s,
+                PullState::Idle {
+                    until_ms: now + TIMING.backoff_ms(expected_failures, u32::MAX),
+                    failures: expected_failures
+                }
+            );
+            let PullAction::WaitUntil(until) = a else {
+                panic!("waits after a failure")
+            };
             now = until;
             state = s;
         }
         let (s, _) = step(state, PullEvent::Tick, now, 0, &TIMING);
-        let (s, _) = step(s, PullEvent::PageStored { has_more: false }, now, 0, &TIMING);
-        assert_eq!(s, PullState::Idle { until_ms: now + 30_000, failures: 0 }, "success resets");
+        let (s, _) = step(
+            s,
+            PullEvent::PageStored { has_more: false },
+            now,
+            0,
+            &TIMING,
+        );
+        assert_eq!(
+            s,
+            PullState::Idle {
+                until_ms: now + 30_000,
+                failures: 0
+            },
+            "success resets"
+        );
     }
 
     #[test]
     fn a_wake_during_a_pull_does_not_start_a_second_one() {
-        let (s, a) = step(PullState::Pulling { failures: 0 }, PullEvent::Wake, 5, 0, &TIMING);
+        let (s, a) = step(
+            PullState::Pulling { failures: 0 },
+            PullEvent::Wake,
+            5,
+            0,
+            &TIMING,
+        );
         assert_eq!(s, PullState::Pulling { failures: 0 });
         assert_eq!(a, PullAction::WaitUntil(5));
     }
@@ -270,7 +330,10 @@ mod tests {
     fn change_json_is_stable() {
         let change = Change {
             seq: 7,
-            op: ChangeOp::Delete { kind: EntityKind::Hotspot, id: "wifi-01".into() },
+            op: ChangeOp::Delete {
+                kind: EntityKind::Hotspot,
+                id: "wifi-01".into(),
+            },
         };
         let json = serde_json::to_value(&change).expect("serialises");
         assert_eq!(

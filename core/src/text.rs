@@ -60,16 +60,31 @@ mod tests {
     #[test]
     fn lang_codes_round_trip() {
         for lang in Lang::ALL {
-            assert_eq!(Lang::from_code(lang.code()), Some(lang), "code {}", lang.code());
+            assert_eq!(
+                Lang::from_code(lang.code()),
+                Some(lang),
+                "code {}",
+                lang.code()
+            );
         }
         assert_eq!(Lang::from_code("fr"), None, "unknown languages are refused");
     }
 
     #[test]
     fn localized_picks_the_language() {
-        let text = Localized { vi: "Chùa".into(), en: "Pagoda".into() };
+        let text = Localized {
+            vi: "Chùa".into(),
+            en: "Pagoda".into(),
+        };
         assert_eq!(text.get(Lang::Vi), "Chùa");
         assert_eq!(text.get(Lang::En), "Pagoda");
-        assert!(!Localized { vi: "x".into(), en: " ".into() }.is_complete(), "blank en");
+        assert!(
+            !Localized {
+                vi: "x".into(),
+                en: " ".into()
+            }
+            .is_complete(),
+            "blank en"
+        );
     }
 }

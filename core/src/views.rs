@@ -17,9 +17,16 @@ pub struct HotspotNear {
 pub fn nearest_hotspots(hotspots: Vec<Hotspot>, from: Position, limit: usize) -> Vec<HotspotNear> {
     let mut near: Vec<HotspotNear> = hotspots
         .into_iter()
-        .map(|hotspot| HotspotNear { distance_m: distance_m(from, hotspot.position), hotspot })
+        .map(|hotspot| HotspotNear {
+            distance_m: distance_m(from, hotspot.position),
+            hotspot,
+        })
         .collect();
-    near.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.hotspot.id.cmp(&b.hotspot.id)));
+    near.sort_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then_with(|| a.hotspot.id.cmp(&b.hotspot.id))
+    });
     near.truncate(limit);
     near
 }
@@ -90,7 +97,10 @@ mod tests {
     fn hotspot(id: &str, lon: f64, lat: f64) -> Hotspot {
         Hotspot {
             id: id.into(),
-            name: Localized { vi: id.into(), en: id.into() },
+            name: Localized {
+                vi: id.into(),
+                en: id.into(),
+            },
             site_kind: SiteKind::TouristSite,
             ssid: "Free".into(),
             session_minutes: 20,
@@ -106,7 +116,10 @@ mod tests {
 
     #[test]
     fn nearest_hotspots_come_first_and_the_list_is_cut() {
-        let from = Position { lon: 106.36, lat: 10.35 };
+        let from = Position {
+            lon: 106.36,
+            lat: 10.35,
+        };
         let list = vec![
             hotspot("far", 106.40, 10.40),
             hotspot("near", 106.361, 10.351),
@@ -114,7 +127,11 @@ mod tests {
         ];
         let near = nearest_hotspots(list, from, 2);
         let ids: Vec<&str> = near.iter().map(|n| n.hotspot.id.as_str()).collect();
-        assert_eq!(ids, ["near", "mid"], "sorted by distance and cut to the limit");
+        assert_eq!(
+            ids,
+            ["near", "mid"],
+            "sorted by distance and cut to the limit"
+        );
         assert!(near[0].distance_m < near[1].distance_m);
     }
 
@@ -122,7 +139,10 @@ mod tests {
     fn readings_older_than_two_intervals_are_stale() {
         let pack = crate::city::CityPack::parse(crate::city::default_pack_sources()).expect("pack");
         let station = pack.stations[0].clone();
-        let status = StationStatus { station, latest: vec![] };
+        let status = StationStatus {
+            station,
+            latest: vec![],
+        };
         let now = 1_000_000_000_000;
         let reading = |age_min: i64| Reading {
             station_id: status.station.id.clone(),
@@ -132,10 +152,20 @@ mod tests {
             simulated: true,
         };
         let longest = i64::from(status.station.update_interval_minutes[1]);
-        assert!(!status.is_stale(&reading(longest), now), "one interval old is fresh");
-        assert!(status.is_stale(&reading(2 * longest + 1), now), "past two intervals is stale");
+        assert!(
+            !status.is_stale(&reading(longest), now),
+            "one interval old is fresh"
+        );
+        assert!(
+            status.is_stale(&reading(2 * longest + 1), now),
+            "past two intervals is stale"
+        );
         assert_eq!(age_minutes(now - 90_000, now), 1);
-        assert_eq!(age_minutes(now + 90_000, now), 0, "clock skew never shows negative ages");
+        assert_eq!(
+            age_minutes(now + 90_000, now),
+            0,
+            "clock skew never shows negative ages"
+        );
     }
 }
 

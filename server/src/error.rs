@@ -28,7 +28,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::InvalidField { field: field.into(), message: message.into() }
+        ApiError::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -45,7 +48,11 @@ impl IntoResponse for ApiError {
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
-                ApiErrorBody { code: ErrorCode::NotFound, field: None, message: "not found".into() },
+                ApiErrorBody {
+                    code: ErrorCode::NotFound,
+                    field: None,
+                    message: "not found".into(),
+                },
             ),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");

@@ -78,7 +78,12 @@ impl Application {
                     }),
             )
             .with_state(AppState { store: store.clone() });
-        Ok(Application { listener, router, store, simulate_every: config.simulate_every })
+        Ok(Application {
+            listener,
+            router,
+            store,
+            simulate_every: config.simulate_every,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -97,6 +102,8 @@ impl Application {
         if let Some(every) = self.simulate_every {
             tokio::spawn(simulate::run(self.store.clone(), every));
         }
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

@@ -15,10 +15,18 @@ struct Cli {
     #[arg(long, env = "CITIZEN_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// SQLite database URL; created with its schema on first start.
-    #[arg(long, env = "CITIZEN_DATABASE_URL", default_value = "sqlite://citizen-gateway.db")]
+    #[arg(
+        long,
+        env = "CITIZEN_DATABASE_URL",
+        default_value = "sqlite://citizen-gateway.db"
+    )]
     database: String,
     /// Folder of the city pack to publish.
-    #[arg(long, env = "CITIZEN_CITY_PACK", default_value = "assets/cities/my-tho")]
+    #[arg(
+        long,
+        env = "CITIZEN_CITY_PACK",
+        default_value = "assets/cities/my-tho"
+    )]
     city_pack: PathBuf,
     /// Seconds between simulated station readings; 0 turns the simulation off.
     #[arg(long, env = "CITIZEN_SIMULATE_SECS", default_value_t = 300)]

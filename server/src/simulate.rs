@@ -103,11 +103,29 @@ mod tests {
                 .collect();
             let mean = samples.iter().sum::<f64>() / samples.len() as f64;
             let base = base_salinity(station);
-            assert!((mean - base).abs() < base * 0.1 + 0.02, "{}: mean {mean} vs {base}", station.id);
-            assert!(samples.iter().all(|v| *v >= 0.0), "salinity is never negative");
+            assert!(
+                (mean - base).abs() < base * 0.1 + 0.02,
+                "{}: mean {mean} vs {base}",
+                station.id
+            );
+            assert!(
+                samples.iter().all(|v| *v >= 0.0),
+                "salinity is never negative"
+            );
         }
-        let upstream = pack.stations.iter().max_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth)).expect("stations");
-        let downstream = pack.stations.iter().min_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth)).expect("stations");
-        assert!(base_salinity(upstream) < base_salinity(downstream), "fresher upstream");
+        let upstream = pack
+            .stations
+            .iter()
+            .max_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth))
+            .expect("stations");
+        let downstream = pack
+            .stations
+            .iter()
+            .min_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth))
+            .expect("stations");
+        assert!(
+            base_salinity(upstream) < base_salinity(downstream),
+            "fresher upstream"
+        );
     }
 }

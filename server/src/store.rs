@@ -15,7 +15,11 @@ pub enum StoreError {
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored record {kind}/{id} is unreadable: {source}")]
-    Corrupt { kind: String, id: String, source: serde_json::Error },
+    Corrupt {
+        kind: String,
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -42,7 +46,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -135,22 +142,37 @@ impl Store {
             let seq: i64 = row.get(3);
             let deleted: bool = row.get(4);
             let body: String = row.get(2);
-            let entity: Entity = serde_json::from_str(&body)
-                .map_err(|source| StoreError::Corrupt { kind: kind.clone(), id: id.clone(), source })?;
+            let entity: Entity =
+                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                    kind: kind.clone(),
+                    id: id.clone(),
+                    source,
+                })?;
             let op = if deleted {
-                ChangeOp::Delete { kind: entity.kind(), id }
+                ChangeOp::Delete {
+                    kind: entity.kind(),
+                    id,
+                }
             } else {
-                ChangeOp::Upsert { entity }
+                ChangeOp::Upsert {
+                    entity: Box::new(entity),
+                }
             };
             changes.push(Change { seq, op });
         }
         let next_cursor = changes.last().map_or(since, |c| c.seq);
-        Ok(SyncPage { changes, next_cursor, has_more })
+        Ok(SyncPage {
+            changes,
+            next_cursor,
+            has_more,
+        })
     }
 
     /// The newest feed position.
     pub async fn head(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT last FROM feed_seq WHERE id = 1").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT last FROM feed_seq WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Newest observation time of any reading, if there is one.
@@ -164,9 +186,10 @@ impl Store {
     }
 
     pub async fn stations(&self) -> Result<Vec<citizen_core::Station>, StoreError> {
-        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = 'station' AND deleted = 0")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, body FROM entities WHERE kind = 'station' AND deleted = 0")
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter()
             .filter_map(|row| {
                 let body: String = row.get(1);
@@ -185,9 +208,11 @@ impl Store {
 }
 
 async fn next_seq(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("UPDATE feed_seq SET last = last + 1 WHERE id = 1 RETURNING last")
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(
+        sqlx::query_scalar("UPDATE feed_seq SET last = last + 1 WHERE id = 1 RETURNING last")
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }
 
 /// Writes a record if it is new or changed; returns whether it was written.

@@ -28,14 +28,22 @@ fn config(dir: &tempfile::TempDir) -> Config {
 
 async fn start() -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = Application::build(&config(&dir)).await.expect("gateway builds");
+    let app = Application::build(&config(&dir))
+        .await
+        .expect("gateway builds");
     let base = format!("http://{}", app.local_addr().expect("addr"));
     let app_store = app.store().clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    Gateway { base, app_store, _dir: dir, stop: Some(tx), task }
+    Gateway {
+        base,
+        app_store,
+        _dir: dir,
+        stop: Some(tx),
+        task,
+    }
 }
 
 impl Gateway {
@@ -67,7 +75,9 @@ async fn the_feed_pages_through_the_whole_pack_in_order() {
         assert!(page.changes.len() <= 17, "the limit holds");
         for c in &page.changes {
             seqs.push(c.seq);
-            if let ChangeOp::Upsert { entity: Entity::Hotspot(_) } = c.op {
+            if let ChangeOp::Upsert { entity } = &c.op
+                && matches!(**entity, Entity::Hotspot(_))
+            {
                 hotspots += 1;
             }
         }
@@ -77,14 +87,30 @@ async fn the_feed_pages_through_the_whole_pack_in_order() {
             break;
         }
     }
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "changes come in strictly increasing order");
-    assert_eq!(hotspots, 25, "every hotspot of the pack is in the feed once");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "changes come in strictly increasing order"
+    );
+    assert_eq!(
+        hotspots, 25,
+        "every hotspot of the pack is in the feed once"
+    );
     let (_, health) = get(&format!("{}/health", gw.base)).await;
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["feed_head"], since, "the last cursor is the feed head");
+    assert_eq!(
+        health["feed_head"], since,
+        "the last cursor is the feed head"
+    );
     let (_, empty) = get(&format!("{}/api/v1/sync?since={since}", gw.base)).await;
-    assert_eq!(empty["changes"].as_array().map(Vec::len), Some(0), "nothing after the head");
-    assert_eq!(empty["next_cursor"], since, "an empty page keeps the cursor");
+    assert_eq!(
+        empty["changes"].as_array().map(Vec::len),
+        Some(0),
+        "nothing after the head"
+    );
+    assert_eq!(
+        empty["next_cursor"], since,
+        "an empty page keeps the cursor"
+    );
     gw.stop().await;
 }
 
@@ -114,15 +140,31 @@ async fn a_restart_does_not_import_the_pack_again() {
     assert!(head > 40, "the pack was imported: head {head}");
     let dir = gw.stop().await;
     let again = Application::build(&config(&dir)).await.expect("restarts");
-    assert_eq!(again.store().head().await.expect("head"), head, "no change on restart");
+    assert_eq!(
+        again.store().head().await.expect("head"),
+        head,
+        "no change on restart"
+    );
     let (pack, content) = citizen_server::pack::load_dir(&pack_dir()).expect("pack");
-    let import = again.store().import_pack(&pack, &content, 0).await.expect("import");
+    let import = again
+        .store()
+        .import_pack(&pack, &content, 0)
+        .await
+        .expect("import");
     assert_eq!(import, Import::AlreadyImported);
     // A changed pack re-imports only what changed.
     let mut changed = pack.clone();
     changed.hotspots[0].ssid = "Renamed".into();
-    let import = again.store().import_pack(&changed, b"v2", 0).await.expect("import v2");
-    assert_eq!(import, Import::Imported { changed: 1 }, "only the renamed hotspot");
+    let import = again
+        .store()
+        .import_pack(&changed, b"v2", 0)
+        .await
+        .expect("import v2");
+    assert_eq!(
+        import,
+        Import::Imported { changed: 1 },
+        "only the renamed hotspot"
+    );
 }
 
 #[tokio::test]
@@ -130,14 +172,28 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     let gw = start().await;
     let (status, doc) = get(&format!("{}/api/v1/openapi.json", gw.base)).await;
     assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
     for path in ["/health", "/api/v1/sync", "/api/v1/openapi.json"] {
-        assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+        assert!(
+            doc["paths"][path]["get"].is_object(),
+            "{path} is documented"
+        );
     }
-    let params = doc["paths"]["/api/v1/sync"]["get"]["parameters"].as_array().expect("params");
+    let params = doc["paths"]["/api/v1/sync"]["get"]["parameters"]
+        .as_array()
+        .expect("params");
     let names: Vec<&str> = params.iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names, ["since", "limit"]);
-    assert!(doc["components"]["schemas"]["SyncPage"].is_object(), "the page schema is there");
+    assert!(
+        doc["components"]["schemas"]["SyncPage"].is_object(),
+        "the page schema is there"
+    );
     gw.stop().await;
 }
 

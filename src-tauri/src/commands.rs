@@ -34,7 +34,11 @@ pub async fn nearest_wifi(shell: State<'_, Shell>, limit: usize) -> Answer<Vec<H
     let Some(city) = city else {
         return Err(AppError::new(ErrorCode::NotFound, "no city data stored"));
     };
-    shell.store.nearest_hotspots(city.center(), limit.min(500)).await.map_err(storage)
+    shell
+        .store
+        .nearest_hotspots(city.center(), limit.min(500))
+        .await
+        .map_err(storage)
 }
 
 #[tauri::command]

@@ -18,7 +18,10 @@ pub fn root() -> PathBuf {
 
 /// A built binary of the workspace: `target/<profile>/<name>`, or `$CITIZEN_<NAME>_BIN`.
 pub fn binary(name: &str, profile: &str) -> Result<PathBuf> {
-    let var = format!("CITIZEN_{}_BIN", name.trim_start_matches("citizen-").to_uppercase());
+    let var = format!(
+        "CITIZEN_{}_BIN",
+        name.trim_start_matches("citizen-").to_uppercase()
+    );
     let path = std::env::var_os(&var).map_or_else(
         || {
             let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -28,7 +31,10 @@ pub fn binary(name: &str, profile: &str) -> Result<PathBuf> {
         PathBuf::from,
     );
     if !path.exists() {
-        bail!("{} is missing: build it first (`cargo xtask build`) or set {var}", path.display());
+        bail!(
+            "{} is missing: build it first (`cargo xtask build`) or set {var}",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -103,14 +109,21 @@ impl GatewayProcess {
             .spawn()
             .context("starting citizen-server")?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let mut process = Process { child, name: "citizen-server" };
+        let mut process = Process {
+            child,
+            name: "citizen-server",
+        };
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
         if !line.starts_with("listening on ") {
             process.kill();
             bail!("citizen-server did not start: {line:?}");
         }
-        Ok(GatewayProcess { port, database_url, process })
+        Ok(GatewayProcess {
+            port,
+            database_url,
+            process,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -130,10 +143,10 @@ pub struct Display {
 
 impl Display {
     pub fn get() -> Result<Display> {
-        if let Ok(name) = std::env::var("DISPLAY") {
-            if !name.is_empty() {
-                return Ok(Display { name, _xvfb: None });
-            }
+        if let Ok(name) = std::env::var("DISPLAY")
+            && !name.is_empty()
+        {
+            return Ok(Display { name, _xvfb: None });
         }
         for n in 90..140 {
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -143,15 +156,28 @@ impl Display {
             }
             let name = format!(":{n}");
             let child = Command::new("Xvfb")
-                .args([name.as_str(), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+                .args([
+                    name.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x1024x24",
+                    "-nolisten",
+                    "tcp",
+                ])
                 .stderr(Stdio::null())
                 .spawn()
                 .context("starting Xvfb (apt package xvfb)")?;
-            let mut xvfb = Process { child, name: "Xvfb" };
+            let mut xvfb = Process {
+                child,
+                name: "Xvfb",
+            };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Ok(Display { name, _xvfb: Some(xvfb) });
+                    return Ok(Display {
+                        name,
+                        _xvfb: Some(xvfb),
+                    });
                 }
                 if !xvfb.is_running() {
                     break;
@@ -176,15 +202,25 @@ impl Driver {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd = Command::new("tauri-driver");
-        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display.name)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("DISPLAY", &display.name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().context("starting tauri-driver (cargo install tauri-driver)")?;
-        let process = Process { child, name: "tauri-driver" };
+        let child = cmd
+            .spawn()
+            .context("starting tauri-driver (cargo install tauri-driver)")?;
+        let process = Process {
+            child,
+            name: "tauri-driver",
+        };
         wait_for_port(port, Duration::from_secs(20))?;
         Ok(Driver { port, app, process })
     }
@@ -197,11 +233,24 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({ "application": self.app.display().to_string() }),
         );
-        ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .context("opening a WebDriver session on the app")
+        let url = format!("http://127.0.0.1:{}", self.port);
+        // WebKitWebDriver may still be starting behind tauri-driver: retry a few times.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => return Ok(client),
+                Err(e) if attempt < 5 => {
+                    eprintln!("WebDriver session attempt {attempt} failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                }
+                Err(e) => return Err(e).context("opening a WebDriver session on the app"),
+            }
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -255,9 +304,11 @@ pub async fn click(client: &Client, css: &str) -> Result<()> {
 
 /// Waits until the element `css` has a text containing `needle`; returns that text.
 pub async fn wait_text(client: &Client, css: &str, needle: &str) -> Result<String> {
-    eventually(Duration::from_secs(20), &format!("{css} to contain {needle:?}"), || async {
-        Ok(text_of(client, css).await?.filter(|t| t.contains(needle)))
-    })
+    eventually(
+        Duration::from_secs(20),
+        &format!("{css} to contain {needle:?}"),
+        || async { Ok(text_of(client, css).await?.filter(|t| t.contains(needle))) },
+    )
     .await
 }
 
@@ -274,7 +325,11 @@ pub fn tree_rss_kb(pid: u32) -> u64 {
                 .unwrap_or(0);
         }
         if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
-            stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            stack.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
         }
     }
     total

@@ -5,7 +5,9 @@ use citizen_core::Lang;
 /// `1234.5` with `decimals` digits: "1.234,5" in Vietnamese, "1,234.5" in English.
 pub fn number(value: f64, decimals: usize, lang: Lang) -> String {
     let text = format!("{value:.decimals$}");
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), ""), |(i, f)| (i, f));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), ""), |(i, f)| (i, f));
     let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
     let (group, point) = match lang {
         Lang::Vi => ('.', ','),
@@ -18,7 +20,11 @@ pub fn number(value: f64, decimals: usize, lang: Lang) -> String {
         }
         grouped.push(c);
     }
-    if frac.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped}{point}{frac}") }
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}{point}{frac}")
+    }
 }
 
 /// Local wall-clock time `HH:MM` of a Unix time in milliseconds.

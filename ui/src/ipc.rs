@@ -24,8 +24,13 @@ pub async fn invoke<A: Serialize, O: DeserializeOwned>(cmd: &str, args: &A) -> R
     match tauri_invoke(cmd, args).await {
         Ok(value) => serde_wasm_bindgen::from_value(value)
             .map_err(|e| AppError::new(ErrorCode::Internal, format!("{cmd}: answer: {e}"))),
-        Err(error) => Err(serde_wasm_bindgen::from_value(error.clone()).unwrap_or_else(|_| {
-            AppError::new(ErrorCode::Internal, format!("{cmd}: {}", error.as_string().unwrap_or_default()))
-        })),
+        Err(error) => Err(
+            serde_wasm_bindgen::from_value(error.clone()).unwrap_or_else(|_| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("{cmd}: {}", error.as_string().unwrap_or_default()),
+                )
+            }),
+        ),
     }
 }

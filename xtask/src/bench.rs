@@ -1,1 +1,3 @@
-pub fn run(_root: &std::path::Path) -> anyhow::Result<()> { anyhow::bail!("bench: not yet") }
+pub fn run(_root: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::bail!("bench: not yet")
+}

@@ -32,14 +32,18 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Runs a command, failing with its command line if it fails.
 pub fn run_cmd(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: {shown}");
-    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -49,13 +53,15 @@ pub fn run_cmd(cmd: &mut Command) -> Result<()> {
 /// Builds the UI with trunk, then the gateway and the app that embeds the UI.
 pub fn build(root: &Path, release: bool) -> Result<()> {
     let mut trunk = Command::new("trunk");
-    trunk.current_dir(root.join("ui")).args(["build", "--offline"]);
+    trunk
+        .current_dir(root.join("ui"))
+        .args(["build", "--offline"]);
     if release {
         trunk.arg("--release");
     }
     trunk.env("PATH", tools::path_with_tools(root));
     run_cmd(&mut trunk)?;
-    let mut cargo = Command::new(env!("CARGO"));
+    let mut cargo = Command::new(cargo());
     cargo.args(["build", "-p", "citizen-app", "-p", "citizen-server"]);
     if release {
         cargo.args(["--release", "--features", "citizen-app/custom-protocol"]);
@@ -106,10 +112,17 @@ fn run(root: &Path) -> Result<()> {
 /// Installs what is missing, checks format and lints, builds, and runs every test.
 fn test(root: &Path) -> Result<()> {
     tools::setup(root)?;
-    let cargo = env!("CARGO");
+    let cargo = &cargo();
     run_cmd(Command::new(cargo).args(["fmt", "--all", "--check"]))?;
     build(root, false)?;
-    run_cmd(Command::new(cargo).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run_cmd(Command::new(cargo).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run_cmd(Command::new(cargo).args([
         "clippy",
         "-p",
@@ -121,9 +134,14 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     let mut tests = Command::new(cargo);
-    tests.args(["test", "--workspace", "--no-fail-fast"]);
+    tests.args(["test", "--no-fail-fast"]);
     tests.env("PATH", tools::path_with_tools(root));
     run_cmd(&mut tests)
+}
+
+/// The cargo that runs this task (cargo sets `CARGO`), so the toolchain file's channel is used.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// Kills the child when dropped, so an error never leaves a gateway running.

@@ -60,7 +60,11 @@ fn apt_packages() -> Result<()> {
     eprintln!("xtask: installing Debian packages: {}", missing.join(" "));
     let sudo = !is_root();
     let apt = |args: &[&str]| {
-        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        let mut cmd = if sudo {
+            Command::new("sudo")
+        } else {
+            Command::new("apt-get")
+        };
         if sudo {
             cmd.arg("apt-get");
         }
@@ -82,8 +86,12 @@ fn is_root() -> bool {
 }
 
 fn wasm_target() -> Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    if installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown")) {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    if installed
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+    {
         return Ok(());
     }
     run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -91,7 +99,7 @@ fn wasm_target() -> Result<()> {
 
 /// Installs `krate` at `version` unless cargo already installed that version.
 fn cargo_tool(krate: &str, version: &str, flags: &[&str]) -> Result<()> {
-    let listed = Command::new(env!("CARGO"))
+    let listed = Command::new(crate::cargo())
         .args(["install", "--list"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -100,8 +108,9 @@ fn cargo_tool(krate: &str, version: &str, flags: &[&str]) -> Result<()> {
     if listed.lines().any(|l| l.trim() == wanted) {
         return Ok(());
     }
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["install", krate, "--version", version]).args(flags);
+    let mut cmd = Command::new(crate::cargo());
+    cmd.args(["install", krate, "--version", version])
+        .args(flags);
     run_cmd(&mut cmd)
 }
 
@@ -116,7 +125,11 @@ fn version_in_lock(lock: &str, package: &str) -> Option<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == wanted {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
+            let version = lines
+                .next()?
+                .trim()
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')?;
             return Some(version.to_owned());
         }
     }
@@ -125,7 +138,8 @@ fn version_in_lock(lock: &str, package: &str) -> Option<String> {
 
 /// Trunk compares `[tools] wasm_bindgen` with the binary on PATH; it must equal the lockfile's.
 fn check_trunk_toml(root: &Path, wasm_bindgen: &str) -> Result<()> {
-    let trunk = std::fs::read_to_string(root.join("ui/Trunk.toml")).context("reading ui/Trunk.toml")?;
+    let trunk =
+        std::fs::read_to_string(root.join("ui/Trunk.toml")).context("reading ui/Trunk.toml")?;
     let expected = format!("wasm_bindgen = \"{wasm_bindgen}\"");
     if !trunk.lines().any(|l| l.trim() == expected) {
         bail!("ui/Trunk.toml: [tools] needs `{expected}` to match Cargo.lock");
@@ -136,9 +150,9 @@ fn check_trunk_toml(root: &Path, wasm_bindgen: &str) -> Result<()> {
 /// PATH with cargo's bin folder first, so freshly installed tools are found.
 pub fn path_with_tools(_root: &Path) -> OsString {
     let mut paths = Vec::new();
-    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
-        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())
-    }) {
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
         paths.push(Path::new(&home).join("bin"));
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -155,7 +169,10 @@ mod tests {
     fn reads_a_version_from_the_lockfile() {
         let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"9\"\n\n\
                     [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(version_in_lock(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(
+            version_in_lock(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
         assert_eq!(version_in_lock(lock, "trunk"), None);
     }
 

@@ -30,7 +30,11 @@ impl SyncQuery {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(raw.unwrap_or("")));
         let query: SyncQuery = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            let field = if field == "." { "query".to_owned() } else { field };
+            let field = if field == "." {
+                "query".to_owned()
+            } else {
+                field
+            };
             ApiError::invalid(field, e.inner().to_string())
         })?;
         let since = query.since.unwrap_or(0);
@@ -39,7 +43,10 @@ impl SyncQuery {
         }
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         Ok((since, limit))
     }
@@ -83,7 +90,11 @@ mod tests {
                 other => panic!("{query}: expected an invalid {field}, got {other:?}"),
             }
         }
-        assert_eq!(SyncQuery::parse(None).ok(), Some((0, DEFAULT_LIMIT)), "defaults");
+        assert_eq!(
+            SyncQuery::parse(None).ok(),
+            Some((0, DEFAULT_LIMIT)),
+            "defaults"
+        );
         assert_eq!(SyncQuery::parse(Some("since=5&limit=2")).ok(), Some((5, 2)));
     }
 }

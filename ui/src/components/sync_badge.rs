@@ -14,12 +14,16 @@ pub fn SyncBadge() -> impl IntoView {
     let sync = expect_context::<Sync>();
     let state = move || sync.status.get().map(|s| s.state);
     let text = move || {
-        let Some(status) = sync.status.get() else { return locale.t("loading") };
+        let Some(status) = sync.status.get() else {
+            return locale.t("loading");
+        };
         let time = |ms: Option<i64>| Value::from(ms.map(clock).unwrap_or_default());
         match status.state {
             SyncState::NeverSynced => locale.t("sync-never"),
             SyncState::Syncing => locale.t("sync-syncing"),
-            SyncState::Synced => locale.t_args("sync-synced", &[("time", time(status.last_success_ms))]),
+            SyncState::Synced => {
+                locale.t_args("sync-synced", &[("time", time(status.last_success_ms))])
+            }
             SyncState::Offline => {
                 locale.t_args("sync-offline", &[("time", time(status.offline_since_ms))])
             }

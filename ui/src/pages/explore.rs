@@ -54,13 +54,23 @@ pub fn Explore() -> impl IntoView {
 #[component]
 fn PlaceItem(place: Place) -> impl IntoView {
     let locale = expect_context::<Locale>();
-    let Place { id, name, description, address, .. } = place;
+    let Place {
+        id,
+        name,
+        description,
+        address,
+        ..
+    } = place;
     let ward = match &address.ward_before_2025 {
         Some(old) => format!("{} ({old})", address.ward),
         None => address.ward.clone(),
     };
     let street = address.street.clone();
-    let place_address = if street.is_empty() { ward } else { format!("{street}, {ward}") };
+    let place_address = if street.is_empty() {
+        ward
+    } else {
+        format!("{street}, {ward}")
+    };
     view! {
         <li class="card place" data-id=id>
             <div class="name">{move || name.get(locale.lang()).to_owned()}</div>

@@ -18,14 +18,15 @@ pub fn Home() -> impl IntoView {
         sync.version.track();
         async move { invoke::<_, Option<Overview>>("overview", &NoArgs {}).await }
     });
-    let tile = move |id: &'static str, page: Page, title: &'static str, sub: &'static str, count: u32| {
-        view! {
-            <button id=id class="tile" on:click=move |_| nav.0.set(page)>
-                <strong>{move || locale.t(title)}</strong>
-                <span>{move || locale.t_args(sub, &[("count", Value::from(count))])}</span>
-            </button>
-        }
-    };
+    let tile =
+        move |id: &'static str, page: Page, title: &'static str, sub: &'static str, count: u32| {
+            view! {
+                <button id=id class="tile" on:click=move |_| nav.0.set(page)>
+                    <strong>{move || locale.t(title)}</strong>
+                    <span>{move || locale.t_args(sub, &[("count", Value::from(count))])}</span>
+                </button>
+            }
+        };
     view! {
         <main id="home">
             <Transition fallback=move || view! { <p>{move || locale.t("loading")}</p> }>

@@ -36,7 +36,12 @@ pub fn Salinity() -> impl IntoView {
 fn StationCard(status: StationStatus) -> impl IntoView {
     let locale = expect_context::<Locale>();
     let now = now_ms();
-    let newest = status.latest.iter().filter_map(|v| v.reading.as_ref()).max_by_key(|r| r.observed_at_ms).cloned();
+    let newest = status
+        .latest
+        .iter()
+        .filter_map(|v| v.reading.as_ref())
+        .max_by_key(|r| r.observed_at_ms)
+        .cloned();
     let stale = newest.as_ref().is_some_and(|r| status.is_stale(r, now));
     let simulated = newest.as_ref().is_some_and(|r| r.simulated);
     let name = status.station.name.clone();

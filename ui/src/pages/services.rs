@@ -38,12 +38,23 @@ pub fn Services() -> impl IntoView {
 #[component]
 fn ProcedureItem(procedure: Procedure) -> impl IntoView {
     let locale = expect_context::<Locale>();
-    let Procedure { id, name, field, fee_vnd, processing_days, online_level, .. } = procedure;
+    let Procedure {
+        id,
+        name,
+        field,
+        fee_vnd,
+        processing_days,
+        online_level,
+        ..
+    } = procedure;
     let fee = move || {
         if fee_vnd == 0 {
             locale.t("services-fee-free")
         } else {
-            locale.t_args("services-fee", &[("fee", Value::from(number(fee_vnd as f64, 0, locale.lang())))])
+            locale.t_args(
+                "services-fee",
+                &[("fee", Value::from(number(fee_vnd as f64, 0, locale.lang())))],
+            )
         }
     };
     let days = move || {

@@ -24,7 +24,8 @@ pub fn Wifi() -> impl IntoView {
         sync.version.track();
         async move {
             let overview = invoke::<_, Option<Overview>>("overview", &NoArgs {}).await?;
-            let near = invoke::<_, Vec<HotspotNear>>("nearest_wifi", &NearestArgs { limit: 100 }).await?;
+            let near =
+                invoke::<_, Vec<HotspotNear>>("nearest_wifi", &NearestArgs { limit: 100 }).await?;
             Ok::<_, citizen_core::AppError>((overview, near))
         }
     });
@@ -58,14 +59,29 @@ pub fn Wifi() -> impl IntoView {
 #[component]
 fn HotspotItem(near: HotspotNear) -> impl IntoView {
     let locale = expect_context::<Locale>();
-    let HotspotNear { hotspot, distance_m } = near;
+    let HotspotNear {
+        hotspot,
+        distance_m,
+    } = near;
     let site = hotspot.site_kind.message_key();
     let name = hotspot.name.clone();
     let distance = move || {
         if distance_m < 1_000.0 {
-            locale.t_args("wifi-distance-m", &[("meters", Value::from(number((distance_m / 10.0).round() * 10.0, 0, locale.lang())))])
+            locale.t_args(
+                "wifi-distance-m",
+                &[(
+                    "meters",
+                    Value::from(number((distance_m / 10.0).round() * 10.0, 0, locale.lang())),
+                )],
+            )
         } else {
-            locale.t_args("wifi-distance-km", &[("km", Value::from(number(distance_m / 1_000.0, 1, locale.lang())))])
+            locale.t_args(
+                "wifi-distance-km",
+                &[(
+                    "km",
+                    Value::from(number(distance_m / 1_000.0, 1, locale.lang())),
+                )],
+            )
         }
     };
     view! {
