@@ -1,5 +1,6 @@
 //! Explore: the city's places by kind (sights, stays, food, markets, temples, tours, ferries).
 
+use citizen_core::views::Overview;
 use citizen_core::{Place, PlaceKind};
 use leptos::prelude::*;
 use serde::Serialize;
@@ -7,7 +8,7 @@ use serde::Serialize;
 use crate::app::Sync;
 use crate::components::load_error::LoadError;
 use crate::i18n::Locale;
-use crate::ipc::invoke;
+use crate::ipc::{NoArgs, invoke};
 
 #[derive(Serialize)]
 struct PlacesArgs {
@@ -23,6 +24,14 @@ pub fn Explore() -> impl IntoView {
         sync.version.track();
         let kind = kind.get();
         async move { invoke::<_, Vec<Place>>("places", &PlacesArgs { kind: Some(kind) }).await }
+    });
+    // The places come largely from OpenStreetMap: its licence asks for the credit line.
+    let attribution = LocalResource::new(move || async move {
+        invoke::<_, Option<Overview>>("overview", &NoArgs {})
+            .await
+            .ok()
+            .flatten()
+            .map(|o| o.city.attribution)
     });
     view! {
         <main id="explore">
@@ -47,6 +56,7 @@ pub fn Explore() -> impl IntoView {
                     Err(error) => view! { <LoadError error /> }.into_any(),
                 })}
             </Transition>
+            <p class="note attribution">{move || attribution.get().flatten()}</p>
         </main>
     }
 }

@@ -33,6 +33,7 @@ pub fn Home() -> impl IntoView {
                 {move || overview.get().map(|answer| match answer {
                     Ok(Some(o)) => {
                         let name = o.city.name.clone();
+                        let attribution = o.city.attribution.clone();
                         let province = o.city.province.clone();
                         view! {
                         <h2 class="city-name">{move || name.get(locale.lang()).to_owned()}</h2>
@@ -45,6 +46,7 @@ pub fn Home() -> impl IntoView {
                             {tile("go-salinity", Page::Salinity, "home-salinity", "home-salinity-sub", o.stations)}
                             {tile("go-services", Page::Services, "home-services", "home-services-sub", o.procedures)}
                         </div>
+                        <p class="note attribution">{attribution}</p>
                     }.into_any()
                     }
                     Ok(None) => view! { <p>{move || locale.t("loading")}</p> }.into_any(),
