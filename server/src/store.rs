@@ -3,7 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use citizen_core::{Change, ChangeOp, CityPack, Entity, EntityKind, SyncPage};
+use citizen_core::{CityPack, Entity, EntityKind};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Row, Sqlite, Transaction};
@@ -22,6 +24,29 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Encode(#[from] serde_json::Error),
+}
+
+/// A page of the feed with its records as stored JSON: serialises exactly like
+/// `citizen_core::SyncPage` (a test reads every page back as one).
+#[derive(Debug, Serialize)]
+pub struct RawSyncPage {
+    pub changes: Vec<RawChange>,
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RawChange {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub op: RawOp,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RawOp {
+    Upsert { entity: Box<RawValue> },
+    Delete { kind: String, id: String },
 }
 
 #[derive(Clone)]
@@ -125,8 +150,9 @@ impl Store {
         Ok(done)
     }
 
-    /// Up to `limit` changes after `since`, in feed order.
-    pub async fn changes_since(&self, since: i64, limit: u32) -> Result<SyncPage, StoreError> {
+    /// Up to `limit` changes after `since`, in feed order. Stored records are passed through
+    /// as the JSON they were stored as, without decoding them again.
+    pub async fn changes_since(&self, since: i64, limit: u32) -> Result<RawSyncPage, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > ? ORDER BY seq LIMIT ?",
         )
@@ -139,29 +165,22 @@ impl Store {
         for row in rows.into_iter().take(limit as usize) {
             let kind: String = row.get(0);
             let id: String = row.get(1);
-            let seq: i64 = row.get(3);
-            let deleted: bool = row.get(4);
-            let body: String = row.get(2);
-            let entity: Entity =
-                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
-                    kind: kind.clone(),
-                    id: id.clone(),
-                    source,
-                })?;
-            let op = if deleted {
-                ChangeOp::Delete {
-                    kind: entity.kind(),
-                    id,
-                }
-            } else {
-                ChangeOp::Upsert {
-                    entity: Box::new(entity),
-                }
-            };
-            changes.push(Change { seq, op });
+            let op =
+                if row.get::<bool, _>(4) {
+                    RawOp::Delete { kind, id }
+                } else {
+                    let body: String = row.get(2);
+                    let entity = RawValue::from_string(body)
+                        .map_err(|source| StoreError::Corrupt { kind, id, source })?;
+                    RawOp::Upsert { entity }
+                };
+            changes.push(RawChange {
+                seq: row.get(3),
+                op,
+            });
         }
         let next_cursor = changes.last().map_or(since, |c| c.seq);
-        Ok(SyncPage {
+        Ok(RawSyncPage {
             changes,
             next_cursor,
             has_more,

@@ -10,7 +10,10 @@ use citizen_core::CityPack;
 use tauri::Manager;
 
 fn main() {
+    // Logs go to stderr, coloured only on a terminal; stdout is left for what scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

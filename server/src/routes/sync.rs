@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody};
+use crate::store::RawSyncPage;
 
 pub const DEFAULT_LIMIT: u32 = 500;
 pub const MAX_LIMIT: u32 = 1_000;
@@ -65,7 +66,7 @@ fn form_urlencoded_parse(raw: &str) -> form_urlencoded::Parse<'_> {
 pub async fn sync(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<SyncPage>, ApiError> {
+) -> Result<Json<RawSyncPage>, ApiError> {
     let (since, limit) = SyncQuery::parse(raw.as_deref())?;
     Ok(Json(state.store.changes_since(since, limit).await?))
 }
