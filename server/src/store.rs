@@ -92,13 +92,14 @@ impl Store {
         now_ms: i64,
     ) -> Result<Import, StoreError> {
         let hash = format!("{:x}", Sha256::digest(content));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let known: Option<String> =
             sqlx::query_scalar("SELECT content_hash FROM pack_imports WHERE pack_id = ?")
                 .bind(&pack.city.id)
                 .fetch_optional(&mut *tx)
                 .await?;
         if known.as_deref() == Some(hash.as_str()) {
+            tx.commit().await?;
             return Ok(Import::AlreadyImported);
         }
         let mut changed = 0;
@@ -121,7 +122,9 @@ impl Store {
 
     /// Publishes records; returns how many changed (unchanged ones keep their feed position).
     pub async fn upsert(&self, entities: &[Entity]) -> Result<usize, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: take the write lock before reading, so that the read-then-write below never
+        // fails to upgrade when another process (a second gateway, an admin tool) writes too.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
         for entity in entities {
             changed += usize::from(upsert_in(&mut tx, entity).await?);
@@ -130,24 +133,28 @@ impl Store {
         Ok(changed)
     }
 
-    /// Withdraws a record: it stays in the feed as a deletion.
+    /// Withdraws a record: it stays in the feed as a deletion. Returns whether it was live.
     pub async fn delete(&self, kind: EntityKind, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let seq = next_seq(&mut tx).await?;
-        let done = sqlx::query(
-            "UPDATE entities SET deleted = 1, seq = ? WHERE kind = ? AND id = ? AND deleted = 0",
-        )
-        .bind(seq)
-        .bind(kind.code())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if done {
-            tx.commit().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM entities WHERE kind = ? AND id = ? AND deleted = 0")
+                .bind(kind.code())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if live.is_some() {
+            let seq = next_seq(&mut tx).await?;
+            sqlx::query("UPDATE entities SET deleted = 1, seq = ? WHERE kind = ? AND id = ?")
+                .bind(seq)
+                .bind(kind.code())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(done)
+        // Commit even when nothing changed: a dropped transaction is only rolled back when its
+        // connection is next used, and would hold the write lock until then.
+        tx.commit().await?;
+        Ok(live.is_some())
     }
 
     /// Up to `limit` changes after `since`, in feed order. Stored records are passed through

@@ -214,3 +214,41 @@ async fn withdrawn_records_reach_clients_as_deletions() {
     );
     gw.stop().await;
 }
+
+/// Found by the sync model test: withdrawing a record that is not live used to drop its
+/// transaction after taking the write lock, and the next publish failed with "database is
+/// locked".
+#[tokio::test]
+async fn withdrawing_a_missing_record_leaves_the_database_writable() {
+    let gw = start().await;
+    let head = gw.app_store.head().await.expect("head");
+    for _ in 0..3 {
+        let deleted = gw
+            .app_store
+            .delete(citizen_core::EntityKind::Hotspot, "never-published")
+            .await
+            .expect("delete");
+        assert!(!deleted, "nothing to withdraw");
+    }
+    let pack =
+        citizen_core::CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
+    let mut extra = pack.hotspots[0].clone();
+    extra.id = "after-missing-delete".into();
+    let started = std::time::Instant::now();
+    let changed = gw
+        .app_store
+        .upsert(&[Entity::Hotspot(extra)])
+        .await
+        .expect("publish");
+    assert_eq!(changed, 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "no lock wait"
+    );
+    assert_eq!(
+        gw.app_store.head().await.expect("head"),
+        head + 1,
+        "only the publish moved the feed"
+    );
+    gw.stop().await;
+}
