@@ -60,8 +60,17 @@ async fn wait_state(client: &Client, state: &str) -> Result<()> {
     .map(drop)
 }
 
-/// Ends the session, which closes the app.
+/// Ends the session, which closes the app, after checking the page logged no error and
+/// broke no CSP rule.
 async fn quit(client: Client) -> Result<()> {
+    let errors = client
+        .execute("return window.__citizenErrors;", vec![])
+        .await?;
+    assert_eq!(
+        errors,
+        serde_json::json!([]),
+        "console errors or CSP violations in the app"
+    );
     client.close().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
