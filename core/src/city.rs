@@ -255,17 +255,50 @@ pub struct PackSources<'a> {
     pub procedures: &'a str,
 }
 
-impl PackSources<'_> {
-    /// File names inside a city pack folder, in the order of the fields above.
+/// File names inside a city pack folder.
+pub mod files {
+    pub const CITY: &str = "city.json";
+    pub const PLACES: &str = "places.geojson";
+    pub const WIFI: &str = "wifi.geojson";
+    pub const STATIONS: &str = "stations.geojson";
+    pub const DEPARTMENTS: &str = "departments.json";
+    pub const CATEGORIES: &str = "categories.json";
+    pub const PROCEDURES: &str = "procedures.json";
+}
+
+impl<'a> PackSources<'a> {
+    /// Every file of a pack, in the order `from_texts` takes them.
     pub const FILES: [&'static str; 7] = [
-        "city.json",
-        "places.geojson",
-        "wifi.geojson",
-        "stations.geojson",
-        "departments.json",
-        "categories.json",
-        "procedures.json",
+        files::CITY,
+        files::PLACES,
+        files::WIFI,
+        files::STATIONS,
+        files::DEPARTMENTS,
+        files::CATEGORIES,
+        files::PROCEDURES,
     ];
+
+    /// The texts of the files named in `FILES`, in that order.
+    pub fn from_texts(texts: [&'a str; 7]) -> PackSources<'a> {
+        let [
+            city,
+            places,
+            wifi,
+            stations,
+            departments,
+            categories,
+            procedures,
+        ] = texts;
+        PackSources {
+            city,
+            places,
+            wifi,
+            stations,
+            departments,
+            categories,
+            procedures,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -380,15 +413,10 @@ fn points<P: DeserializeOwned>(
 impl CityPack {
     /// Parses and validates a pack; the error names the file and the field or id at fault.
     pub fn parse(src: PackSources<'_>) -> Result<CityPack, PackError> {
-        let [
-            city_f,
-            places_f,
-            wifi_f,
-            stations_f,
-            departments_f,
-            categories_f,
-            procedures_f,
-        ] = PackSources::FILES;
+        use files::{
+            CATEGORIES as categories_f, CITY as city_f, DEPARTMENTS as departments_f,
+            PLACES as places_f, PROCEDURES as procedures_f, STATIONS as stations_f, WIFI as wifi_f,
+        };
         let pack = CityPack {
             city: parse(city_f, src.city)?,
             places: points::<PlaceProperties>(places_f, src.places)?
@@ -437,15 +465,10 @@ impl CityPack {
     }
 
     fn validate(&self) -> Result<(), PackError> {
-        let [
-            _,
-            places_f,
-            wifi_f,
-            stations_f,
-            departments_f,
-            categories_f,
-            procedures_f,
-        ] = PackSources::FILES;
+        use files::{
+            CATEGORIES as categories_f, DEPARTMENTS as departments_f, PLACES as places_f,
+            PROCEDURES as procedures_f, STATIONS as stations_f, WIFI as wifi_f,
+        };
         let invalid = |file: &'static str, id: &str, message: String| PackError::Invalid {
             file,
             id: id.to_owned(),

@@ -14,24 +14,9 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<(CityPack, Vec<u8>)> {
             .with_context(|| format!("city pack: cannot read {}", path.display()))?;
         texts.push(text);
     }
-    let [
-        city,
-        places,
-        wifi,
-        stations,
-        departments,
-        categories,
-        procedures,
-    ] = [0, 1, 2, 3, 4, 5, 6].map(|i| texts[i].as_str());
-    let pack = CityPack::parse(PackSources {
-        city,
-        places,
-        wifi,
-        stations,
-        departments,
-        categories,
-        procedures,
-    })
+    let pack = CityPack::parse(PackSources::from_texts(std::array::from_fn(|i| {
+        texts[i].as_str()
+    })))
     .with_context(|| format!("city pack {}", dir.display()))?;
     let content = texts.join("\u{0}").into_bytes();
     Ok((pack, content))
