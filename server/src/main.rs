@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// The city gateway of the citizen app.
@@ -31,6 +31,14 @@ struct Cli {
     /// Seconds between simulated station readings; 0 turns the simulation off.
     #[arg(long, env = "CITIZEN_SIMULATE_SECS", default_value_t = 300)]
     simulate_secs: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the gateway's OpenAPI 3.1 document and exit.
+    Openapi,
 }
 
 #[tokio::main]
@@ -44,6 +52,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        println!("{}", citizen_server::routes::openapi::document_json()?);
+        return Ok(());
+    }
     let config = citizen_server::Config {
         listen: cli.listen,
         database_url: cli.database,

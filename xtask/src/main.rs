@@ -130,7 +130,27 @@ fn test(root: &Path) -> Result<()> {
     let mut tests = Command::new(cargo);
     tests.args(["test", "--no-fail-fast"]);
     tests.env("PATH", tools::path_with_tools(root));
-    run_cmd(&mut tests)
+    run_cmd(&mut tests)?;
+    openapi_check(root)
+}
+
+/// Checks the gateway's OpenAPI document with a validator written by others
+/// (openapi-spec-validator, from PyPI).
+fn openapi_check(root: &Path) -> Result<()> {
+    let validator = tools::python_tool(root, "openapi-spec-validator", "0.7.2")?;
+    let document = Command::new(root.join("target/debug/citizen-server"))
+        .arg("openapi")
+        .output()
+        .context("citizen-server openapi")?;
+    if !document.status.success() {
+        bail!(
+            "citizen-server openapi failed: {}",
+            String::from_utf8_lossy(&document.stderr)
+        );
+    }
+    let path = root.join("target/openapi.json");
+    std::fs::write(&path, &document.stdout)?;
+    run_cmd(Command::new(validator).arg(&path))
 }
 
 /// The cargo that runs this task (cargo sets `CARGO`), so the toolchain file's channel is used.

@@ -24,6 +24,7 @@ const APT_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "webkit2gtk-driver",
+    "python3-venv",
 ];
 
 /// trunk 0.21.14 is the newest that builds with Rust 1.95.
@@ -145,6 +146,29 @@ fn check_trunk_toml(root: &Path, wasm_bindgen: &str) -> Result<()> {
         bail!("ui/Trunk.toml: [tools] needs `{expected}` to match Cargo.lock");
     }
     Ok(())
+}
+
+/// A command-line tool from PyPI, installed at `version` into a virtual environment under
+/// `target/tools/python` unless already there; returns the path of its executable.
+pub fn python_tool(root: &Path, package: &str, version: &str) -> Result<std::path::PathBuf> {
+    let venv = root.join("target/tools/python");
+    let bin = venv.join("bin");
+    if !bin.join("pip").exists() {
+        run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let installed = Command::new(bin.join("pip"))
+        .args(["show", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("Version: {version}")))
+        .unwrap_or(false);
+    if !installed {
+        run_cmd(
+            Command::new(bin.join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("{package}=={version}")),
+        )?;
+    }
+    Ok(bin.join(package))
 }
 
 /// PATH with cargo's bin folder first, so freshly installed tools are found.

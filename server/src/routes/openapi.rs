@@ -22,3 +22,8 @@ pub struct ApiDoc;
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+/// The document as pretty-printed JSON, for `citizen-server openapi`.
+pub fn document_json() -> serde_json::Result<String> {
+    ApiDoc::openapi().to_pretty_json()
+}
