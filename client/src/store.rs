@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use citizen_core::views::{self, HotspotNear, LatestValue, Overview, StationStatus};
-use citizen_core::{ChangeOp, ReportCategory};
+use citizen_core::{ChangeOp, Record, ReportCategory};
 use citizen_core::{
     CityInfo, CityPack, Entity, EntityKind, Hotspot, Lang, Place, PlaceKind, Position, Procedure,
     Reading, Station, SyncPage,
@@ -166,7 +166,9 @@ impl Store {
         })
     }
 
-    async fn entities(&self, kind: EntityKind) -> Result<Vec<Entity>, StoreError> {
+    /// Every stored record of type `T`.
+    async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
+        let kind = T::KIND;
         let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = ?")
             .bind(kind.code())
             .fetch_all(&self.pool)
@@ -174,51 +176,30 @@ impl Store {
         rows.into_iter()
             .map(|row| {
                 let body: String = row.get(1);
-                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                serde_json::from_str::<Entity>(&body).map_err(|source| StoreError::Corrupt {
                     kind: kind.code().to_owned(),
                     id: row.get(0),
                     source,
                 })
             })
+            .filter_map(|entity| entity.map(T::from_entity).transpose())
             .collect()
     }
 
     pub async fn city(&self) -> Result<Option<CityInfo>, StoreError> {
-        Ok(self
-            .entities(EntityKind::City)
-            .await?
-            .into_iter()
-            .find_map(|e| match e {
-                Entity::City(c) => Some(c),
-                _ => None,
-            }))
+        Ok(self.records::<CityInfo>().await?.into_iter().next())
     }
 
     /// Places of one kind (or all), sorted by their Vietnamese name.
     pub async fn places(&self, kind: Option<PlaceKind>) -> Result<Vec<Place>, StoreError> {
-        let mut places: Vec<Place> = self
-            .entities(EntityKind::Place)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::Place(p) if kind.is_none_or(|k| k == p.kind) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let mut places: Vec<Place> = self.records::<Place>().await?;
+        places.retain(|p| kind.is_none_or(|k| k == p.kind));
         places.sort_by(|a, b| a.name.vi.cmp(&b.name.vi));
         Ok(places)
     }
 
     pub async fn hotspots(&self) -> Result<Vec<Hotspot>, StoreError> {
-        Ok(self
-            .entities(EntityKind::Hotspot)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::Hotspot(h) => Some(h),
-                _ => None,
-            })
-            .collect())
+        self.records().await
     }
 
     /// The `limit` hotspots nearest to `from`, nearest first.
@@ -231,15 +212,7 @@ impl Store {
     }
 
     pub async fn stations(&self) -> Result<Vec<Station>, StoreError> {
-        let mut stations: Vec<Station> = self
-            .entities(EntityKind::Station)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::Station(s) => Some(s),
-                _ => None,
-            })
-            .collect();
+        let mut stations: Vec<Station> = self.records().await?;
         stations.sort_by(|a, b| a.km_from_mouth.total_cmp(&b.km_from_mouth));
         Ok(stations)
     }
@@ -277,29 +250,13 @@ impl Store {
     }
 
     pub async fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
-        let mut procedures: Vec<Procedure> = self
-            .entities(EntityKind::Procedure)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::Procedure(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let mut procedures: Vec<Procedure> = self.records().await?;
         procedures.sort_by(|a, b| a.field.vi.cmp(&b.field.vi).then(a.name.vi.cmp(&b.name.vi)));
         Ok(procedures)
     }
 
     pub async fn categories(&self) -> Result<Vec<ReportCategory>, StoreError> {
-        Ok(self
-            .entities(EntityKind::Category)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::Category(c) => Some(c),
-                _ => None,
-            })
-            .collect())
+        self.records().await
     }
 
     /// The home screen's summary, or `None` before any city data is stored.

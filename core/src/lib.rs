@@ -14,5 +14,5 @@ pub use city::{
     Parameter, Place, PlaceKind, Position, Procedure, ReportCategory, SiteKind, Station,
 };
 pub use error::{AppError, ErrorCode};
-pub use sync::{Change, ChangeOp, Entity, EntityKind, Reading, SyncPage};
+pub use sync::{Change, ChangeOp, Entity, EntityKind, Reading, Record, SyncPage};
 pub use text::{Lang, Localized};

@@ -99,6 +99,37 @@ impl Entity {
     }
 }
 
+/// A type of record the feed carries, so stores can ask for "all hotspots" by type.
+pub trait Record: Sized {
+    const KIND: EntityKind;
+    fn from_entity(entity: Entity) -> Option<Self>;
+}
+
+macro_rules! records {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl Record for $ty {
+            const KIND: EntityKind = EntityKind::$variant;
+            fn from_entity(entity: Entity) -> Option<Self> {
+                match entity {
+                    Entity::$variant(record) => Some(record),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+records!(
+    City(CityInfo),
+    Place(Place),
+    Hotspot(Hotspot),
+    Station(Station),
+    Reading(Reading),
+    Department(Department),
+    Category(ReportCategory),
+    Procedure(Procedure),
+);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -57,7 +57,7 @@ fn readings_at(stations: &[Station], t_ms: i64) -> Vec<Entity> {
 
 /// Fills the last 24 hours with readings every 10 minutes, where none are newer.
 pub async fn backfill(store: &Store, now_ms: i64) -> Result<usize, StoreError> {
-    let stations = store.stations().await?;
+    let stations = store.records::<Station>().await?;
     let from = store
         .latest_reading_ms()
         .await?
@@ -79,7 +79,7 @@ pub async fn run(store: Store, every: Duration) {
     loop {
         ticker.tick().await;
         let result = async {
-            let stations = store.stations().await?;
+            let stations = store.records::<Station>().await?;
             store.upsert(&readings_at(&stations, crate::now_ms())).await
         }
         .await;

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use citizen_core::{CityPack, Entity, EntityKind};
+use citizen_core::{CityPack, Entity, EntityKind, Record};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -211,23 +211,23 @@ impl Store {
         .await?)
     }
 
-    pub async fn stations(&self) -> Result<Vec<citizen_core::Station>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, body FROM entities WHERE kind = 'station' AND deleted = 0")
-                .fetch_all(&self.pool)
-                .await?;
+    /// Every live record of type `T`.
+    pub async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = ? AND deleted = 0")
+            .bind(T::KIND.code())
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .filter_map(|row| {
                 let body: String = row.get(1);
-                match serde_json::from_str::<Entity>(&body) {
-                    Ok(Entity::Station(s)) => Some(Ok(s)),
-                    Ok(_) => None,
-                    Err(source) => Some(Err(StoreError::Corrupt {
-                        kind: "station".into(),
+                serde_json::from_str::<Entity>(&body)
+                    .map_err(|source| StoreError::Corrupt {
+                        kind: T::KIND.code().into(),
                         id: row.get(0),
                         source,
-                    })),
-                }
+                    })
+                    .map(T::from_entity)
+                    .transpose()
             })
             .collect()
     }
