@@ -24,6 +24,7 @@ async fn gateway(
         database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
         city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
         simulate_every: simulate.then(|| std::time::Duration::from_secs(300)),
+        public_url: None,
     };
     let app = citizen_server::Application::build(&config)
         .await

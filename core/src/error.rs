@@ -10,6 +10,13 @@ pub enum ErrorCode {
     /// The request or a field of it is not acceptable; the message names the field.
     InvalidInput,
     NotFound,
+    /// A credential is missing or wrong.
+    Unauthorized,
+    /// The request contradicts what is stored (an id reused with other content, an offset
+    /// that moved).
+    Conflict,
+    /// The request or a file in it is larger than allowed.
+    TooLarge,
     /// The gateway could not be reached.
     Offline,
     /// The local store failed.
@@ -24,6 +31,9 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidInput => "error-invalid-input",
             ErrorCode::NotFound => "error-not-found",
+            ErrorCode::Unauthorized => "error-unauthorized",
+            ErrorCode::Conflict => "error-conflict",
+            ErrorCode::TooLarge => "error-too-large",
             ErrorCode::Offline => "error-offline",
             ErrorCode::Storage => "error-storage",
             ErrorCode::Internal => "error-internal",

@@ -126,14 +126,24 @@ mod tests {
             }
         }
         use crate::error::ErrorCode::*;
-        for code in [InvalidInput, NotFound, Offline, Storage, Internal] {
+        for code in [
+            InvalidInput,
+            NotFound,
+            Unauthorized,
+            Conflict,
+            TooLarge,
+            Offline,
+            Storage,
+            Internal,
+        ] {
             used.insert(code.message_key().to_owned());
         }
         let enum_keys = crate::city::PlaceKind::ALL
             .map(|k| k.message_key())
             .into_iter()
             .chain(crate::city::SiteKind::ALL.map(|k| k.message_key()))
-            .chain(crate::city::OnlineLevel::ALL.map(|k| k.message_key()));
+            .chain(crate::city::OnlineLevel::ALL.map(|k| k.message_key()))
+            .chain(crate::report::ReportStatus::ALL.map(|k| k.message_key()));
         used.extend(enum_keys.map(str::to_owned));
         assert!(used.len() > 10, "the scan found the UI's keys: {used:?}");
         let missing: Vec<_> = used.difference(&defined).collect();

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::city::{CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station};
+use crate::report::ReportView;
 
 /// One measured value of a station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +40,7 @@ pub enum EntityKind {
     Department,
     Category,
     Procedure,
+    Report,
 }
 
 impl EntityKind {
@@ -52,11 +54,16 @@ impl EntityKind {
             EntityKind::Department => "department",
             EntityKind::Category => "category",
             EntityKind::Procedure => "procedure",
+            EntityKind::Report => "report",
         }
     }
 }
 
 /// A record the gateway publishes to every device.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "records are built one at a time, not in hot arrays"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
@@ -69,6 +76,7 @@ pub enum Entity {
     Department(Department),
     Category(ReportCategory),
     Procedure(Procedure),
+    Report(ReportView),
 }
 
 impl Entity {
@@ -82,6 +90,7 @@ impl Entity {
             Entity::Department(_) => EntityKind::Department,
             Entity::Category(_) => EntityKind::Category,
             Entity::Procedure(_) => EntityKind::Procedure,
+            Entity::Report(_) => EntityKind::Report,
         }
     }
 
@@ -95,6 +104,7 @@ impl Entity {
             Entity::Department(d) => d.id.clone(),
             Entity::Category(c) => c.code.clone(),
             Entity::Procedure(p) => p.id.clone(),
+            Entity::Report(r) => r.id.to_string(),
         }
     }
 }
@@ -128,6 +138,7 @@ records!(
     Department(Department),
     Category(ReportCategory),
     Procedure(Procedure),
+    Report(ReportView),
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

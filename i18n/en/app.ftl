@@ -63,3 +63,12 @@ error-not-found = Not found.
 error-offline = Cannot reach the server.
 error-storage = Storage error on this device.
 error-internal = Something went wrong.
+error-unauthorized = Missing or wrong access token.
+error-conflict = This conflicts with what is stored.
+error-too-large = Too large.
+
+report-status-received = Received
+report-status-assigned = Assigned
+report-status-in_progress = In progress
+report-status-resolved = Resolved
+report-status-rejected = Rejected

@@ -63,3 +63,12 @@ error-not-found = Không tìm thấy.
 error-offline = Không kết nối được máy chủ.
 error-storage = Lỗi bộ nhớ trên máy.
 error-internal = Đã có lỗi xảy ra.
+error-unauthorized = Chưa đăng nhập hoặc mã truy cập sai.
+error-conflict = Dữ liệu mâu thuẫn với bản đã lưu.
+error-too-large = Dữ liệu quá lớn.
+
+report-status-received = Đã tiếp nhận
+report-status-assigned = Đã chuyển cơ quan xử lý
+report-status-in_progress = Đang xử lý
+report-status-resolved = Đã xử lý xong
+report-status-rejected = Không xử lý

@@ -4,13 +4,16 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use citizen_core::ErrorCode;
+use citizen_core::report::FieldError;
 use serde::Serialize;
+
+use crate::store::{ReportError, StoreError, UploadError};
 
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiErrorBody {
     pub code: ErrorCode,
-    /// The request field (query parameter, JSON path) at fault, when there is one.
+    /// The request field (query parameter, header, JSON path) at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
@@ -20,10 +23,16 @@ pub struct ApiErrorBody {
 pub enum ApiError {
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    #[error("{field}: {message}")]
+    TooLarge { field: String, message: String },
+    #[error("{field}: {message}")]
+    Unauthorized { field: String, message: String },
     #[error("not found")]
     NotFound,
     #[error("internal error: {0}")]
-    Internal(#[from] crate::store::StoreError),
+    Internal(#[from] StoreError),
 }
 
 impl ApiError {
@@ -33,39 +42,104 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    pub fn too_large(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::TooLarge {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Unauthorized {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(self) -> ApiErrorBody {
+        let named = |code, field: String, message: String| ApiErrorBody {
+            code,
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        };
+        match self {
+            ApiError::InvalidField { field, message } => {
+                named(ErrorCode::InvalidInput, field, message)
+            }
+            ApiError::Conflict { field, message } => named(ErrorCode::Conflict, field, message),
+            ApiError::TooLarge { field, message } => named(ErrorCode::TooLarge, field, message),
+            ApiError::Unauthorized { field, message } => {
+                named(ErrorCode::Unauthorized, field, message)
+            }
+            ApiError::NotFound => ApiErrorBody {
+                code: ErrorCode::NotFound,
+                field: None,
+                message: "not found".into(),
+            },
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "request failed");
+                ApiErrorBody {
+                    code: ErrorCode::Internal,
+                    field: None,
+                    message: "internal error".into(),
+                }
+            }
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::InvalidField {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::Unknown(_) => ApiError::NotFound,
+            UploadError::Conflict(f) => ApiError::Conflict {
+                field: f.field,
+                message: f.message,
+            },
+            UploadError::Invalid(f) => f.into(),
+            UploadError::Store(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::NotFound => ApiError::NotFound,
+            ReportError::Conflict(f) => ApiError::Conflict {
+                field: f.field,
+                message: f.message,
+            },
+            ReportError::Invalid(f) => f.into(),
+            ReportError::Store(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
-            ApiError::InvalidField { field, message } => (
-                StatusCode::BAD_REQUEST,
-                ApiErrorBody {
-                    code: ErrorCode::InvalidInput,
-                    message: format!("{field}: {message}"),
-                    field: Some(field),
-                },
-            ),
-            ApiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                ApiErrorBody {
-                    code: ErrorCode::NotFound,
-                    field: None,
-                    message: "not found".into(),
-                },
-            ),
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ApiErrorBody {
-                        code: ErrorCode::Internal,
-                        field: None,
-                        message: "internal error".into(),
-                    },
-                )
-            }
-        };
-        (status, Json(body)).into_response()
+        let status = self.status();
+        (status, Json(self.body())).into_response()
     }
 }

@@ -3,17 +3,20 @@
 
 pub mod error;
 pub mod pack;
+pub mod photo;
 pub mod routes;
 pub mod simulate;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Response;
+use citizen_core::{CityPack, ReportCategory};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -28,11 +31,33 @@ pub struct Config {
     pub city_pack: PathBuf,
     /// Minutes between simulated readings; `None` publishes no simulated readings.
     pub simulate_every: Option<Duration>,
+    /// The gateway's address as clients see it, for links such as Open311's `media_url`;
+    /// `http://<listen address>` when not set.
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub pack: Arc<CityPack>,
+    /// Letters before a tracking code's number, from the city's id (`my-tho` → `MT`).
+    pub code_prefix: String,
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn category(&self, code: &str) -> Option<&ReportCategory> {
+        self.pack.categories.iter().find(|c| c.code == code)
+    }
+}
+
+/// `my-tho` → `MT`: the initials of the city id's parts.
+pub fn code_prefix(city_id: &str) -> String {
+    city_id
+        .split(['-', '_'])
+        .filter_map(|part| part.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// A gateway bound to its port, ready to serve.
@@ -62,6 +87,16 @@ impl Application {
             tracing::info!(added, "simulated readings back-filled");
         }
         let listener = TcpListener::bind(config.listen).await?;
+        let public_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let state = AppState {
+            store: store.clone(),
+            code_prefix: code_prefix(&pack.city.id),
+            pack: Arc::new(pack),
+            public_url,
+        };
         let router = routes::router()
             .layer(
                 TraceLayer::new_for_http()
@@ -77,7 +112,7 @@ impl Application {
                         );
                     }),
             )
-            .with_state(AppState { store: store.clone() });
+            .with_state(state);
         Ok(Application {
             listener,
             router,

@@ -31,6 +31,10 @@ struct Cli {
     /// Seconds between simulated station readings; 0 turns the simulation off.
     #[arg(long, env = "CITIZEN_SIMULATE_SECS", default_value_t = 300)]
     simulate_secs: u64,
+    /// The gateway's address as clients reach it, for links in answers (Open311 `media_url`);
+    /// `http://<listen>` by default.
+    #[arg(long, env = "CITIZEN_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -39,6 +43,28 @@ struct Cli {
 enum Command {
     /// Print the gateway's OpenAPI 3.1 document and exit.
     Openapi,
+    /// Manage access tokens (printed once; only their hash is stored).
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// A token for a department's staff: its queue and status changes.
+    CreateToken {
+        /// The department's id in the city pack.
+        #[arg(long)]
+        department: String,
+        /// Who holds it, for the record.
+        #[arg(long, default_value = "staff")]
+        label: String,
+    },
+    /// An Open311 `api_key` for a client application that files requests.
+    CreateApiKey {
+        /// The client application's name.
+        #[arg(long)]
+        label: String,
+    },
 }
 
 #[tokio::main]
@@ -52,15 +78,22 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        println!("{}", citizen_server::routes::openapi::document_json()?);
-        return Ok(());
+    match cli.command {
+        Some(Command::Openapi) => {
+            println!("{}", citizen_server::routes::openapi::document_json()?);
+            return Ok(());
+        }
+        Some(Command::Admin(admin)) => {
+            return run_admin(&cli.database, &cli.city_pack, admin).await;
+        }
+        None => {}
     }
     let config = citizen_server::Config {
         listen: cli.listen,
         database_url: cli.database,
         city_pack: cli.city_pack,
         simulate_every: (cli.simulate_secs > 0).then(|| Duration::from_secs(cli.simulate_secs)),
+        public_url: cli.public_url,
     };
     let app = citizen_server::Application::build(&config).await?;
     let addr = app.local_addr()?;
@@ -71,5 +104,42 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    Ok(())
+}
+
+/// Makes a token and prints it on stdout (the only time it is shown).
+async fn run_admin(
+    database: &str,
+    city_pack: &std::path::Path,
+    admin: Admin,
+) -> anyhow::Result<()> {
+    let store = citizen_server::Store::open(database).await?;
+    let now = citizen_server::now_ms();
+    let token = match admin {
+        Admin::CreateToken { department, label } => {
+            let (pack, _) = citizen_server::pack::load_dir(city_pack)?;
+            if !pack.departments.iter().any(|d| d.id == department) {
+                let known: Vec<_> = pack.departments.iter().map(|d| d.id.as_str()).collect();
+                anyhow::bail!(
+                    "--department: no department {department:?}; known: {}",
+                    known.join(", ")
+                );
+            }
+            store
+                .create_token(
+                    citizen_server::store::Role::Staff,
+                    Some(&department),
+                    &label,
+                    now,
+                )
+                .await?
+        }
+        Admin::CreateApiKey { label } => {
+            store
+                .create_token(citizen_server::store::Role::Client, None, &label, now)
+                .await?
+        }
+    };
+    println!("{token}");
     Ok(())
 }

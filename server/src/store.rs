@@ -10,6 +10,14 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Row, Sqlite, Transaction};
 
+mod credentials;
+mod reports;
+mod uploads;
+
+pub use credentials::{Credential, Role};
+pub use reports::{ReportError, ReportFilter, Routing};
+pub use uploads::UploadError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -24,6 +32,8 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Encode(#[from] serde_json::Error),
+    #[error("background task: {0}")]
+    Task(String),
 }
 
 /// A page of the feed with its records as stored JSON: serialises exactly like

@@ -1,60 +1,11 @@
 //! The gateway over HTTP on loopback, with a temporary database.
 
-use std::path::PathBuf;
-
 use citizen_core::{ChangeOp, Entity, SyncPage};
-use citizen_server::{Application, Config, store::Import};
+use citizen_server::{Application, store::Import};
 
-struct Gateway {
-    base: String,
-    app_store: citizen_server::Store,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
+mod common;
 
-fn pack_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho")
-}
-
-fn config(dir: &tempfile::TempDir) -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
-        city_pack: pack_dir(),
-        simulate_every: None,
-    }
-}
-
-async fn start() -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = Application::build(&config(&dir))
-        .await
-        .expect("gateway builds");
-    let base = format!("http://{}", app.local_addr().expect("addr"));
-    let app_store = app.store().clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    Gateway {
-        base,
-        app_store,
-        _dir: dir,
-        stop: Some(tx),
-        task,
-    }
-}
-
-impl Gateway {
-    async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
-        self._dir
-    }
-}
+use common::{config, pack_dir, start};
 
 async fn get(url: &str) -> (u16, serde_json::Value) {
     let res = reqwest::get(url).await.expect("request");

@@ -25,6 +25,9 @@ const APT_PACKAGES: &[&str] = &[
     "xauth",
     "webkit2gtk-driver",
     "python3-venv",
+    // The Open311 conformance test validates answers with these (tests/open311/validate.py).
+    "python3-jsonschema",
+    "python3-yaml",
 ];
 
 /// trunk 0.21.14 is the newest that builds with Rust 1.95.

@@ -1,11 +1,17 @@
 //! The gateway's HTTP resources, one module each.
 
 pub mod health;
+pub mod input;
+pub mod open311;
 pub mod openapi;
+pub mod reports;
+pub mod staff;
 pub mod sync;
+pub mod uploads;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 use crate::AppState;
 
@@ -14,4 +20,31 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/api/v1/sync", get(sync::sync))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/reports", post(reports::submit))
+        .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/reports/{id}/supports", post(reports::support))
+        .route("/api/v1/photos/{id}", get(reports::photo))
+        .route("/api/v1/uploads", post(uploads::start))
+        .route(
+            "/api/v1/uploads/{id}",
+            get(uploads::state).patch(uploads::append),
+        )
+        .route("/api/v1/staff/reports", get(staff::queue))
+        .route(
+            "/api/v1/staff/reports/{id}/status",
+            post(staff::change_status),
+        )
+        .route("/open311/v2/services.json", get(open311::services))
+        .route(
+            "/open311/v2/services/{file}",
+            get(open311::service_definition),
+        )
+        .route(
+            "/open311/v2/requests.json",
+            get(open311::requests).post(open311::create_request),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::request_by_id))
+        .route("/open311/v2/tokens/{file}", get(open311::token))
+        // Each handler reads its body with its own limit and names it in the error.
+        .layer(DefaultBodyLimit::disable())
 }

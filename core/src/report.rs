@@ -1,0 +1,644 @@
+//! Field issue reports: what a resident's device sends, what the city answers, and the rules
+//! both sides check (text sizes, the city's area, photos, status changes).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::city::{CityInfo, Position};
+use crate::geodesy::distance_m;
+
+pub const MAX_PHOTOS: usize = 5;
+/// Open311 GeoReport v2 caps a request's description at 4 000 characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_PHONE_CHARS: usize = 20;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_ADDRESS_CHARS: usize = 300;
+pub const MAX_NOTE_CHARS: usize = 2_000;
+/// Largest photo the gateway accepts, in bytes.
+pub const MAX_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest photo the gateway decodes, in pixels: a guard against decompression bombs.
+pub const MAX_PHOTO_PIXELS: u64 = 40_000_000;
+/// Photos are scaled on the device so their long side is at most this many pixels.
+pub const PHOTO_LONG_SIDE: u32 = 1_920;
+/// Open reports of the same category closer than this are offered as "me too" targets.
+pub const NEARBY_RADIUS_M: f64 = 50.0;
+
+/// A request field that is not acceptable, named by its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How the reporter can be reached by the department. Never published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The reporter asked that the department keep their identity to itself.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// A processed photo a report refers to: an upload the device made, by id and content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PhotoRef {
+    pub id: Uuid,
+    /// Lower-case hex SHA-256 of the photo's bytes.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A new report as the device sends it. `id` is made on the device (UUIDv7) and is also the
+/// operation's idempotency key: sending it twice makes one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportSubmission {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    /// A report category code of the city pack.
+    pub category: String,
+    pub description: String,
+    pub position: Position,
+    /// Street-level label, most specific first.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The ward (post-2025 units) the position lies in.
+    #[serde(default)]
+    pub ward: Option<String>,
+    #[serde(default)]
+    pub photos: Vec<PhotoRef>,
+    #[serde(default)]
+    pub contact: Contact,
+    /// When the resident pressed send, in ms since the Unix epoch (the device's clock).
+    pub created_at_ms: i64,
+}
+
+impl ReportSubmission {
+    /// Checks every field that does not need the database; `category_exists` answers for
+    /// the city pack's categories.
+    pub fn check(
+        &self,
+        city: &CityInfo,
+        category_exists: impl Fn(&str) -> bool,
+    ) -> Result<(), FieldError> {
+        if !category_exists(&self.category) {
+            return Err(FieldError::new(
+                "category",
+                format!("unknown report category {:?}", self.category),
+            ));
+        }
+        check_text("description", &self.description, 1, MAX_DESCRIPTION_CHARS)?;
+        check_position("position", self.position, city)?;
+        if let Some(address) = &self.address {
+            check_text("address", address, 0, MAX_ADDRESS_CHARS)?;
+        }
+        if let Some(ward) = &self.ward {
+            check_text("ward", ward, 0, MAX_ADDRESS_CHARS)?;
+        }
+        if self.photos.len() > MAX_PHOTOS {
+            return Err(FieldError::new(
+                "photos",
+                format!("at most {MAX_PHOTOS} photos, got {}", self.photos.len()),
+            ));
+        }
+        for (i, photo) in self.photos.iter().enumerate() {
+            check_sha256(&format!("photos[{i}].sha256"), &photo.sha256)?;
+            if photo.size == 0 || photo.size > MAX_PHOTO_BYTES {
+                return Err(FieldError::new(
+                    format!("photos[{i}].size"),
+                    format!("must be between 1 and {MAX_PHOTO_BYTES} bytes"),
+                ));
+            }
+            if self.photos[..i].iter().any(|p| p.id == photo.id) {
+                return Err(FieldError::new(
+                    format!("photos[{i}].id"),
+                    "the same photo twice",
+                ));
+            }
+        }
+        self.contact.check()?;
+        if self.created_at_ms < 0 {
+            return Err(FieldError::new("created_at_ms", "must not be negative"));
+        }
+        Ok(())
+    }
+}
+
+impl Contact {
+    pub fn check(&self) -> Result<(), FieldError> {
+        if let Some(name) = &self.name {
+            check_text("contact.name", name, 0, MAX_NAME_CHARS)?;
+        }
+        if let Some(phone) = &self.phone {
+            check_text("contact.phone", phone, 0, MAX_PHONE_CHARS)?;
+            let digits = phone.chars().filter(char::is_ascii_digit).count();
+            let allowed = phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+            if !allowed || !(8..=15).contains(&digits) {
+                return Err(FieldError::new(
+                    "contact.phone",
+                    "a phone number of 8 to 15 digits (with + - . ( ) or spaces)",
+                ));
+            }
+        }
+        if let Some(email) = &self.email {
+            check_text("contact.email", email, 0, MAX_EMAIL_CHARS)?;
+            let parts: Vec<&str> = email.split('@').collect();
+            if parts.len() != 2 || parts[0].is_empty() || !parts[1].contains('.') {
+                return Err(FieldError::new("contact.email", "not an e-mail address"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a free-text field: its length in characters and that it holds no control
+/// characters other than line breaks and tabs.
+pub fn check_text(field: &str, text: &str, min: usize, max: usize) -> Result<(), FieldError> {
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(FieldError::new(
+            field,
+            format!("at most {max} characters, got {chars}"),
+        ));
+    }
+    if text.trim().chars().count() < min {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+pub fn check_position(field: &str, p: Position, city: &CityInfo) -> Result<(), FieldError> {
+    if !p.lat.is_finite() || !p.lon.is_finite() {
+        return Err(FieldError::new(field, "coordinates must be numbers"));
+    }
+    if !city.contains(p) {
+        let [min_lon, min_lat, max_lon, max_lat] = city.bbox;
+        return Err(FieldError::new(
+            field,
+            format!(
+                "({}, {}) is outside the city's area \
+                 (lat {min_lat}..{max_lat}, lon {min_lon}..{max_lon})",
+                p.lat, p.lon
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_sha256(field: &str, hex: &str) -> Result<(), FieldError> {
+    if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(FieldError::new(
+            field,
+            "must be 64 lower-case hexadecimal characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Where a report stands in the department's handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Received,
+    Assigned,
+    InProgress,
+    Resolved,
+    Rejected,
+}
+
+impl ReportStatus {
+    pub const ALL: [ReportStatus; 5] = [
+        ReportStatus::Received,
+        ReportStatus::Assigned,
+        ReportStatus::InProgress,
+        ReportStatus::Resolved,
+        ReportStatus::Rejected,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ReportStatus::Received => "received",
+            ReportStatus::Assigned => "assigned",
+            ReportStatus::InProgress => "in_progress",
+            ReportStatus::Resolved => "resolved",
+            ReportStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ReportStatus> {
+        ReportStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn is_open(self) -> bool {
+        !matches!(self, ReportStatus::Resolved | ReportStatus::Rejected)
+    }
+
+    /// Open311's two-valued status.
+    pub fn open311(self) -> &'static str {
+        if self.is_open() { "open" } else { "closed" }
+    }
+
+    pub fn message_key(self) -> &'static str {
+        match self {
+            ReportStatus::Received => "report-status-received",
+            ReportStatus::Assigned => "report-status-assigned",
+            ReportStatus::InProgress => "report-status-in_progress",
+            ReportStatus::Resolved => "report-status-resolved",
+            ReportStatus::Rejected => "report-status-rejected",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            ReportStatus::Received => 0,
+            ReportStatus::Assigned => 1,
+            ReportStatus::InProgress => 2,
+            ReportStatus::Resolved | ReportStatus::Rejected => 3,
+        }
+    }
+}
+
+/// A status change a department makes, with its note and an optional photo of the fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdate {
+    pub status: ReportStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// A completed upload (see `/api/v1/uploads`) showing the fix.
+    #[serde(default)]
+    pub photo: Option<Uuid>,
+}
+
+impl StatusUpdate {
+    /// A report only moves forward; closing it needs a note (for a rejection, the reason).
+    pub fn check(&self, current: ReportStatus) -> Result<(), FieldError> {
+        if !current.is_open() {
+            return Err(FieldError::new(
+                "status",
+                format!("the report is already {}", current.code()),
+            ));
+        }
+        if self.status.rank() <= current.rank() {
+            return Err(FieldError::new(
+                "status",
+                format!(
+                    "cannot go from {} to {}",
+                    current.code(),
+                    self.status.code()
+                ),
+            ));
+        }
+        let note = self.note.as_deref().unwrap_or("");
+        let min = match self.status {
+            ReportStatus::Resolved | ReportStatus::Rejected => 1,
+            _ => 0,
+        };
+        check_text("note", note, min, MAX_NOTE_CHARS).map_err(|e| {
+            if self.status == ReportStatus::Rejected && note.trim().is_empty() {
+                FieldError::new("note", "a rejection needs its reason")
+            } else if note.trim().is_empty() && min > 0 {
+                FieldError::new("note", "closing a report needs a note for the resident")
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// One step of a report's handling, as the resident sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusChange {
+    pub status: ReportStatus,
+    pub at_ms: i64,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Id of a photo of the fix (see `/api/v1/photos/{id}`).
+    #[serde(default)]
+    pub photo: Option<Uuid>,
+}
+
+/// A report as the public and the reporter's device see it: no name, phone or e-mail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportView {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub category: String,
+    pub department: String,
+    pub description: String,
+    pub position: Position,
+    pub address: Option<String>,
+    pub ward: Option<String>,
+    /// Ids of the report's photos, all without EXIF (see `/api/v1/photos/{id}`).
+    pub photos: Vec<Uuid>,
+    pub status: ReportStatus,
+    /// Oldest first.
+    pub history: Vec<StatusChange>,
+    /// Residents who said "me too".
+    pub supporters: u32,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The gateway's answer to a submitted report; the same for a repeated submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportReceipt {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub department: String,
+    pub status: ReportStatus,
+    pub received_at_ms: i64,
+}
+
+/// "Me too": a resident adds their voice to an existing open report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SupportSubmission {
+    pub op_id: Uuid,
+    pub device_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SupportReceipt {
+    pub report_id: Uuid,
+    pub supporters: u32,
+}
+
+/// A report as its department's staff see it: with the reporter's contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffReport {
+    pub report: ReportView,
+    pub contact: Contact,
+}
+
+/// Announces an upload: its id (made on the device), size and content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UploadStart {
+    pub id: Uuid,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// How far an upload has come: the next chunk starts at `offset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadState {
+    pub id: Uuid,
+    pub size: u64,
+    pub offset: u64,
+    pub complete: bool,
+}
+
+/// Open reports of `category` within `radius_m` of `at`, nearest first.
+pub fn nearby_open<'a>(
+    reports: impl IntoIterator<Item = &'a ReportView>,
+    category: &str,
+    at: Position,
+    radius_m: f64,
+) -> Vec<(&'a ReportView, f64)> {
+    let mut near: Vec<_> = reports
+        .into_iter()
+        .filter(|r| r.category == category && r.status.is_open())
+        .map(|r| (r, distance_m(r.position, at)))
+        .filter(|(_, d)| *d <= radius_m)
+        .collect();
+    near.sort_by(|a, b| a.1.total_cmp(&b.1));
+    near
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn city() -> CityInfo {
+        serde_json::from_value(serde_json::json!({
+            "id": "t", "version": "1", "name": {"vi": "T", "en": "T"},
+            "province": {"vi": "P", "en": "P"}, "former_province": {"vi": "F", "en": "F"},
+            "center": [106.36, 10.36], "bbox": [106.30, 10.30, 106.45, 10.42],
+            "timezone": "Asia/Ho_Chi_Minh", "wifi_session_minutes": 20,
+            "report_handling_working_days": 5, "attribution": "x"
+        }))
+        .expect("a city")
+    }
+
+    fn submission() -> ReportSubmission {
+        ReportSubmission {
+            id: Uuid::nil(),
+            device_id: Uuid::nil(),
+            category: "rubbish".into(),
+            description: "Rác để sai giờ".into(),
+            position: Position {
+                lon: 106.36,
+                lat: 10.36,
+            },
+            address: None,
+            ward: None,
+            photos: vec![],
+            contact: Contact::default(),
+            created_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let sha = "a".repeat(64);
+        let photo = PhotoRef {
+            id: Uuid::nil(),
+            sha256: sha.clone(),
+            size: 10,
+        };
+        type Edit = Box<dyn Fn(&mut ReportSubmission)>;
+        let table: Vec<(&str, Edit)> = vec![
+            ("category", Box::new(|s| s.category = "nope".into())),
+            ("description", Box::new(|s| s.description = "  ".into())),
+            (
+                "description",
+                Box::new(|s| s.description = "x".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            ),
+            (
+                "description",
+                Box::new(|s| s.description = "a\u{0}b".into()),
+            ),
+            (
+                "position",
+                Box::new(|s| s.position = Position { lon: 0.0, lat: 0.0 }),
+            ),
+            ("position", Box::new(|s| s.position.lat = f64::NAN)),
+            ("address", Box::new(|s| s.address = Some("x".repeat(301)))),
+            (
+                "contact.phone",
+                Box::new(|s| s.contact.phone = Some("12".into())),
+            ),
+            (
+                "contact.phone",
+                Box::new(|s| s.contact.phone = Some("<script>1234567</script>".into())),
+            ),
+            (
+                "contact.name",
+                Box::new(|s| s.contact.name = Some("n".repeat(101))),
+            ),
+            ("photos[0].sha256", {
+                let photo = photo.clone();
+                Box::new(move |s| {
+                    s.photos = vec![PhotoRef {
+                        sha256: "XYZ".into(),
+                        ..photo.clone()
+                    }]
+                })
+            }),
+            ("photos[1].id", {
+                let photo = photo.clone();
+                Box::new(move |s| s.photos = vec![photo.clone(), photo.clone()])
+            }),
+            ("photos", {
+                let photo = photo.clone();
+                Box::new(move |s| s.photos = vec![photo.clone(); 6])
+            }),
+        ];
+        for (field, edit) in table {
+            let mut s = submission();
+            edit(&mut s);
+            let err = s
+                .check(&city(), |c| c == "rubbish")
+                .expect_err("a bad field is refused");
+            assert_eq!(err.field, field, "{err}");
+        }
+        assert_eq!(submission().check(&city(), |c| c == "rubbish"), Ok(()));
+    }
+
+    #[test]
+    fn status_moves_forward_and_closing_needs_a_note() {
+        use ReportStatus::*;
+        let update = |status, note: Option<&str>| StatusUpdate {
+            status,
+            note: note.map(str::to_owned),
+            photo: None,
+        };
+        assert!(update(InProgress, None).check(Assigned).is_ok());
+        assert!(update(Resolved, Some("Đã dọn")).check(InProgress).is_ok());
+        assert!(
+            update(Resolved, Some("Đã dọn")).check(Received).is_ok(),
+            "may skip steps"
+        );
+        let table = [
+            (update(Resolved, None), InProgress, "closing a report needs"),
+            (
+                update(Resolved, Some("  ")),
+                InProgress,
+                "closing a report needs",
+            ),
+            (
+                update(Rejected, None),
+                Assigned,
+                "a rejection needs its reason",
+            ),
+            (update(Assigned, None), InProgress, "cannot go from"),
+            (update(InProgress, None), Resolved, "already resolved"),
+            (update(Received, None), Received, "cannot go from"),
+        ];
+        for (u, current, message) in table {
+            let err = u.check(current).expect_err("refused");
+            assert!(
+                err.message.contains(message),
+                "{u:?} from {current:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn nearby_keeps_open_reports_of_the_category_within_the_radius() {
+        let base = ReportView {
+            id: Uuid::nil(),
+            tracking_code: "MT00001".into(),
+            category: "rubbish".into(),
+            department: "d".into(),
+            description: "x".into(),
+            position: Position {
+                lon: 106.36,
+                lat: 10.36,
+            },
+            address: None,
+            ward: None,
+            photos: vec![],
+            status: ReportStatus::Received,
+            history: vec![],
+            supporters: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        // 0.0003° of latitude is about 33 m; 0.0006° about 66 m.
+        let near = ReportView {
+            tracking_code: "near".into(),
+            position: Position {
+                lon: 106.36,
+                lat: 10.3603,
+            },
+            ..base.clone()
+        };
+        let far = ReportView {
+            tracking_code: "far".into(),
+            position: Position {
+                lon: 106.36,
+                lat: 10.3606,
+            },
+            ..base.clone()
+        };
+        let closed = ReportView {
+            tracking_code: "closed".into(),
+            status: ReportStatus::Resolved,
+            ..base.clone()
+        };
+        let other = ReportView {
+            tracking_code: "other".into(),
+            category: "light".into(),
+            ..base.clone()
+        };
+        let all = [far, closed, other, near, base.clone()];
+        let found: Vec<_> = nearby_open(&all, "rubbish", base.position, NEARBY_RADIUS_M)
+            .into_iter()
+            .map(|(r, _)| r.tracking_code.as_str())
+            .collect();
+        assert_eq!(
+            found,
+            ["MT00001", "near"],
+            "nearest first, only open, same kind"
+        );
+    }
+}
