@@ -3,6 +3,11 @@
 use std::time::Duration;
 
 use citizen_core::SyncPage;
+use citizen_core::report::{
+    ReportReceipt, ReportSubmission, SupportReceipt, SupportSubmission, UploadStart, UploadState,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -12,6 +17,16 @@ pub enum GatewayError {
     Status { status: u16, body: String },
     #[error("gateway answer unreadable: {0}")]
     Decode(reqwest::Error),
+}
+
+impl GatewayError {
+    /// The HTTP status of an answer, or `None` when there was no answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GatewayError::Status { status, .. } => Some(*status),
+            GatewayError::Unreachable(_) | GatewayError::Decode(_) => None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -52,4 +67,71 @@ impl Gateway {
         }
         response.json().await.map_err(GatewayError::Decode)
     }
+
+    /// Announces a photo upload (or asks how far it is when it was announced before).
+    pub async fn start_upload(&self, start: &UploadStart) -> Result<UploadState, GatewayError> {
+        let request = self
+            .http
+            .post(format!("{}/api/v1/uploads", self.base))
+            .json(start);
+        answer(request).await
+    }
+
+    pub async fn upload_state(&self, id: Uuid) -> Result<UploadState, GatewayError> {
+        answer(self.http.get(format!("{}/api/v1/uploads/{id}", self.base))).await
+    }
+
+    /// Sends the chunk of an upload that starts at `offset`.
+    pub async fn append_chunk(
+        &self,
+        id: Uuid,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<UploadState, GatewayError> {
+        let request = self
+            .http
+            .patch(format!("{}/api/v1/uploads/{id}", self.base))
+            .header("upload-offset", offset.to_string())
+            .header("content-type", "application/offset+octet-stream")
+            .body(chunk);
+        answer(request).await
+    }
+
+    pub async fn submit_report(
+        &self,
+        report: &ReportSubmission,
+    ) -> Result<ReportReceipt, GatewayError> {
+        answer(
+            self.http
+                .post(format!("{}/api/v1/reports", self.base))
+                .json(report),
+        )
+        .await
+    }
+
+    pub async fn support_report(
+        &self,
+        report_id: Uuid,
+        support: &SupportSubmission,
+    ) -> Result<SupportReceipt, GatewayError> {
+        answer(
+            self.http
+                .post(format!("{}/api/v1/reports/{report_id}/supports", self.base))
+                .json(support),
+        )
+        .await
+    }
+}
+
+async fn answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GatewayError> {
+    let response = request.send().await.map_err(GatewayError::Unreachable)?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(GatewayError::Status {
+            status: status.as_u16(),
+            body,
+        });
+    }
+    response.json().await.map_err(GatewayError::Decode)
 }

@@ -3,6 +3,9 @@
 
 pub mod config;
 pub mod gateway;
+pub mod outbox;
+pub mod photo;
+pub mod reports;
 pub mod store;
 pub mod syncer;
 

@@ -30,6 +30,10 @@ pub enum StoreError {
     CursorMoved { page_since: i64, stored: i64 },
     #[error("{0}")]
     Encode(#[from] serde_json::Error),
+    #[error("{0}")]
+    Invalid(citizen_core::report::FieldError),
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 /// What the store remembers of the last syncs.
@@ -167,7 +171,7 @@ impl Store {
     }
 
     /// Every stored record of type `T`.
-    async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
         let kind = T::KIND;
         let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = ?")
             .bind(kind.code())
@@ -305,6 +309,10 @@ impl Store {
         Ok(())
     }
 
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -325,6 +333,9 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, entity: &Entity) -> Result<(),
         .execute(&mut **tx)
         .await?;
         return Ok(());
+    }
+    if let Entity::Report(view) = entity {
+        crate::reports::note_status(tx, view).await?;
     }
     sqlx::query(
         "INSERT INTO entities (kind, id, body) VALUES (?, ?, ?) \

@@ -9,6 +9,7 @@ use citizen_core::views::{SyncState, SyncStatus};
 use tokio::sync::{Notify, watch};
 
 use crate::gateway::Gateway;
+use crate::outbox::Outbox;
 use crate::store::{Store, StoreError};
 
 /// Milliseconds since the Unix epoch, from the system clock.
@@ -21,6 +22,7 @@ pub fn now_ms() -> i64 {
 pub struct Syncer {
     store: Store,
     gateway: Gateway,
+    outbox: Outbox,
     timing: PullTiming,
     page_limit: u32,
 }
@@ -64,14 +66,16 @@ impl SyncerHandle {
 impl Syncer {
     pub fn new(store: Store, gateway: Gateway, interval: Duration) -> Syncer {
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        let timing = PullTiming {
+            interval_ms,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: interval_ms.max(60_000),
+        };
         Syncer {
+            outbox: Outbox::new(store.clone(), gateway.clone(), timing),
             store,
             gateway,
-            timing: PullTiming {
-                interval_ms,
-                backoff_base_ms: 1_000,
-                backoff_max_ms: interval_ms.max(60_000),
-            },
+            timing,
             page_limit: 500,
         }
     }
@@ -101,19 +105,38 @@ impl Syncer {
             match action {
                 PullAction::Pull => {
                     pulling.send_replace(true);
+                    // Push before pull: the pull then brings the city's view of what was sent.
+                    self.push_once().await;
                     event = self.pull_once().await;
                     if !matches!(event, PullEvent::PageStored { has_more: true }) {
                         pulling.send_replace(false);
                     }
                 }
                 PullAction::WaitUntil(until_ms) => {
-                    let wait = u64::try_from(until_ms - now_ms()).unwrap_or(0);
+                    // An outbox retry may fall due before the next pull.
+                    let outbox_due = self.store.next_attempt_ms().await.ok().flatten();
+                    let until = outbox_due.map_or(until_ms, |due| due.min(until_ms));
+                    let wait = u64::try_from(until - now_ms()).unwrap_or(0);
                     event = tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(wait.max(50))) => PullEvent::Tick,
                         () = wake.notified() => PullEvent::Wake,
                     };
+                    if event == PullEvent::Tick && now_ms() < until_ms {
+                        pulling.send_replace(true);
+                        self.push_once().await;
+                        pulling.send_replace(false);
+                    }
                 }
             }
+        }
+    }
+
+    /// Sends what the outbox holds that is due.
+    pub async fn push_once(&self) {
+        match self.outbox.drain(now_ms).await {
+            Ok(drained) if drained.sent > 0 => tracing::info!(sent = drained.sent, "outbox sent"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox drain failed"),
         }
     }
 

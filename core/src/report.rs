@@ -426,6 +426,101 @@ pub struct UploadState {
     pub complete: bool,
 }
 
+/// Where a draft's position came from, so the screen can say how sure it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PositionSource {
+    /// The device's position service.
+    Device,
+    /// The GPS tags of a photo, read before they were removed.
+    Photo,
+    /// A pin the resident placed on the map.
+    Map,
+    /// The centre of a ward picked from a list (no map available).
+    Ward,
+}
+
+/// A report being written on the device. Saved as the resident types, so it survives a
+/// restart; several may exist. Its id becomes the report's id when it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDraft {
+    pub id: Uuid,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub position: Option<Position>,
+    #[serde(default)]
+    pub position_source: Option<PositionSource>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub ward: Option<String>,
+    /// Processed photos (resized, without metadata), in the order they were added.
+    #[serde(default)]
+    pub photos: Vec<Uuid>,
+    #[serde(default)]
+    pub contact: Contact,
+    #[serde(default)]
+    pub updated_at_ms: i64,
+}
+
+impl ReportDraft {
+    pub fn new(id: Uuid, now_ms: i64) -> ReportDraft {
+        ReportDraft {
+            id,
+            category: None,
+            description: String::new(),
+            position: None,
+            position_source: None,
+            address: None,
+            ward: None,
+            photos: Vec::new(),
+            contact: Contact::default(),
+            updated_at_ms: now_ms,
+        }
+    }
+}
+
+/// A processed photo on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoInfo {
+    pub id: Uuid,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+    pub sha256: String,
+    /// Bytes the gateway has confirmed.
+    pub uploaded: u64,
+}
+
+/// Where one of the resident's own reports stands on the way to the city.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Delivery {
+    /// Stored on the device, not yet accepted by the gateway.
+    Waiting {
+        attempts: u32,
+        last_error: Option<String>,
+        next_attempt_ms: i64,
+        uploaded_bytes: u64,
+        total_bytes: u64,
+    },
+    /// Accepted by the gateway.
+    Sent { receipt: ReportReceipt },
+}
+
+/// One of the resident's own reports, with its handling as the feed last told it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyReport {
+    pub submission: ReportSubmission,
+    pub delivery: Delivery,
+    /// The city's view (status, timeline, reply), once synced.
+    pub view: Option<ReportView>,
+}
+
 /// Open reports of `category` within `radius_m` of `at`, nearest first.
 pub fn nearby_open<'a>(
     reports: impl IntoIterator<Item = &'a ReportView>,

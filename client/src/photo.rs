@@ -1,0 +1,113 @@
+//! Photos as the device keeps and sends them: turned upright, scaled so the long side is at
+//! most 1 920 px, re-encoded as JPEG without any metadata (no GPS, no camera serial). The
+//! GPS position is read first, so it can place the report.
+
+use std::io::Cursor;
+
+use citizen_core::Position;
+use citizen_core::report::PHOTO_LONG_SIDE;
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+/// Largest photo the device decodes, in pixels (a 108-megapixel phone camera fits).
+pub const MAX_SOURCE_PIXELS: u64 = 120_000_000;
+const JPEG_QUALITY: u8 = 82;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("not a photo this app can read: {0}")]
+    Unreadable(String),
+    #[error("the photo is {width}×{height} pixels, more than this app can process")]
+    TooLarge { width: u32, height: u32 },
+}
+
+/// A photo ready to store and send.
+#[derive(Debug, Clone)]
+pub struct ProcessedPhoto {
+    pub data: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// Lower-case hex SHA-256 of `data`.
+    pub sha256: String,
+    /// Where the original says it was taken, if it says so.
+    pub gps: Option<Position>,
+}
+
+/// Processes a photo as the camera or a file gave it.
+pub fn process(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+    let unreadable = |e: image::ImageError| PhotoError::Unreadable(e.to_string());
+    let gps = gps_of(original);
+    let mut reader = ImageReader::new(Cursor::new(original))
+        .with_guessed_format()
+        .map_err(|e| PhotoError::Unreadable(e.to_string()))?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(1024 * 1024 * 1024);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(unreadable)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
+        return Err(PhotoError::TooLarge { width, height });
+    }
+    let orientation = decoder.orientation().map_err(unreadable)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
+    image.apply_orientation(orientation);
+    let image = scale_down(image, PHOTO_LONG_SIDE);
+    let rgb = image.to_rgb8();
+    let mut data = Vec::with_capacity(rgb.len() / 8);
+    // The encoder writes pixels and a JFIF header only: no EXIF, XMP or comments.
+    JpegEncoder::new_with_quality(&mut data, JPEG_QUALITY)
+        .encode_image(&rgb)
+        .map_err(unreadable)?;
+    Ok(ProcessedPhoto {
+        sha256: format!("{:x}", Sha256::digest(&data)),
+        width: rgb.width(),
+        height: rgb.height(),
+        data,
+        gps,
+    })
+}
+
+fn scale_down(image: DynamicImage, long_side: u32) -> DynamicImage {
+    let (w, h) = (image.width(), image.height());
+    if w.max(h) <= long_side {
+        return image;
+    }
+    let scale = f64::from(long_side) / f64::from(w.max(h));
+    let nw = ((f64::from(w) * scale).round() as u32).max(1);
+    let nh = ((f64::from(h) * scale).round() as u32).max(1);
+    image.resize_exact(nw, nh, FilterType::Triangle)
+}
+
+/// The GPS position in a photo's EXIF, if it has a plausible one.
+pub fn gps_of(original: &[u8]) -> Option<Position> {
+    let exif = exif::Reader::new()
+        .read_from_container(&mut Cursor::new(original))
+        .ok()?;
+    let degrees = |tag, ref_tag, negative: &[u8]| -> Option<f64> {
+        let field = exif.get_field(tag, exif::In::PRIMARY)?;
+        let exif::Value::Rational(parts) = &field.value else {
+            return None;
+        };
+        let [d, m, s] = parts.get(..3)? else {
+            return None;
+        };
+        let value = d.to_f64() + m.to_f64() / 60.0 + s.to_f64() / 3600.0;
+        let sign = match exif.get_field(ref_tag, exif::In::PRIMARY).map(|f| &f.value) {
+            Some(exif::Value::Ascii(v)) if v.first().is_some_and(|r| r.starts_with(negative)) => {
+                -1.0
+            }
+            _ => 1.0,
+        };
+        Some(sign * value)
+    };
+    let lat = degrees(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, b"S")?;
+    let lon = degrees(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, b"W")?;
+    let plausible = lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
+        && (lat, lon) != (0.0, 0.0);
+    plausible.then_some(Position { lon, lat })
+}

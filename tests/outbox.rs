@@ -1,0 +1,282 @@
+//! Nothing lost, nothing doubled: a device writing and sending reports with photos is killed
+//! (SIGKILL) at random points, the gateway is killed mid-upload, and the link drops every few
+//! hundred kilobytes. In the end every report is on the gateway exactly once, with photos
+//! byte-identical to the device's processed copies.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use citizen_client::Store;
+use citizen_core::{ChangeOp, Entity, SyncPage};
+use citizen_e2e::proxy::Proxy;
+use citizen_e2e::{GatewayProcess, free_port};
+use rand::Rng as _;
+
+fn reporter() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_citizen-reporter"));
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs the reporter to the end (no kill); fails if it does not finish within `within`.
+fn run_to_the_end(
+    store: &Path,
+    url: &str,
+    reports: usize,
+    photos: usize,
+    within: Duration,
+) -> Result<()> {
+    let mut child = reporter()
+        .args([
+            store.to_str().context("path")?,
+            url,
+            &reports.to_string(),
+            &photos.to_string(),
+        ])
+        .spawn()?;
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let out = child.wait_with_output()?;
+            ensure!(
+                status.success(),
+                "the reporter failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            child.kill()?;
+            bail!("the reporter did not finish within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Checks the end state: the gateway holds exactly the device's reports, once each, with
+/// byte-identical photos, and the device's outbox is empty.
+async fn assert_delivered_exactly_once(
+    store_path: &Path,
+    gateway: &str,
+    reports: usize,
+) -> Result<()> {
+    let store = Store::open(store_path).await?;
+    let mine = store.my_reports().await?;
+    ensure!(
+        mine.len() == reports,
+        "the device holds {} reports, not {reports}",
+        mine.len()
+    );
+    ensure!(store.outbox_len().await? == 0, "the outbox is empty");
+    let http = reqwest::Client::new();
+    let mut on_gateway = Vec::new();
+    let mut since = 0;
+    loop {
+        let page: SyncPage = http
+            .get(format!("{gateway}/api/v1/sync?since={since}&limit=1000"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        for change in page.changes {
+            if let ChangeOp::Upsert { entity } = change.op
+                && let Entity::Report(r) = *entity
+            {
+                on_gateway.push(r);
+            }
+        }
+        since = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    ensure!(
+        on_gateway.len() == reports,
+        "the gateway holds {} reports, not {reports}",
+        on_gateway.len()
+    );
+    let mut photos = 0;
+    for report in &mine {
+        let id = report.submission.id;
+        let there = on_gateway
+            .iter()
+            .find(|r| r.id == id)
+            .with_context(|| format!("report {id} is on the gateway"))?;
+        ensure!(
+            there.photos.len() == report.submission.photos.len(),
+            "report {id} has all its photos"
+        );
+        for photo in &report.submission.photos {
+            let local = store
+                .photo_data(photo.id)
+                .await?
+                .context("the local copy")?;
+            let remote = http
+                .get(format!("{gateway}/api/v1/photos/{}", photo.id))
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            ensure!(
+                remote.as_ref() == local.as_slice(),
+                "photo {} is byte-identical",
+                photo.id
+            );
+            photos += 1;
+        }
+    }
+    eprintln!("{reports} reports and {photos} photos delivered exactly once");
+    store.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_survive_the_device_being_killed_at_random_points() -> Result<()> {
+    const RUNS: usize = 60;
+    const REPORTS: usize = 12;
+    const PHOTOS: usize = 2;
+    let dir = tempfile::tempdir()?;
+    let gateway = GatewayProcess::start("debug", &dir.path().join("gw.db"), free_port()?)?;
+    let store = dir.path().join("device.db");
+    let mut rng = rand::rng();
+    let (mut killed, mut finished) = (0, 0);
+    for _ in 0..RUNS {
+        let mut child = reporter()
+            .args([
+                store.to_str().context("path")?,
+                &gateway.url(),
+                &REPORTS.to_string(),
+                &PHOTOS.to_string(),
+            ])
+            .spawn()?;
+        std::thread::sleep(Duration::from_millis(rng.random_range(30..700)));
+        if child.try_wait()?.is_some() {
+            finished += 1;
+        } else {
+            child.kill()?; // SIGKILL: no destructor, no flush, no goodbye.
+            killed += 1;
+        }
+        let _ = child.wait()?;
+    }
+    let acknowledged = {
+        let device = Store::open(&store).await?;
+        let sent = device
+            .my_reports()
+            .await?
+            .iter()
+            .filter(|r| matches!(r.delivery, citizen_core::report::Delivery::Sent { .. }))
+            .count();
+        device.close().await;
+        sent
+    };
+    eprintln!(
+        "{killed} runs killed, {finished} ran to the end; {acknowledged} of {REPORTS} reports \
+         acknowledged before the last run"
+    );
+    ensure!(
+        killed >= 50,
+        "at least 50 runs were killed, only {killed} were"
+    );
+    run_to_the_end(
+        &store,
+        &gateway.url(),
+        REPORTS,
+        PHOTOS,
+        Duration::from_secs(120),
+    )?;
+    assert_delivered_exactly_once(&store, &gateway.url(), REPORTS).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_go_on_when_the_gateway_is_killed_and_restarted() -> Result<()> {
+    const REPORTS: usize = 6;
+    const PHOTOS: usize = 2;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("gw.db");
+    let port = free_port()?;
+    let mut gateway = GatewayProcess::start("debug", &db, port)?;
+    let url = gateway.url();
+    let store = dir.path().join("device.db");
+    let mut child = reporter()
+        .args([
+            store.to_str().context("path")?,
+            &url,
+            &REPORTS.to_string(),
+            &PHOTOS.to_string(),
+        ])
+        .spawn()?;
+    let mut rng = rand::rng();
+    let mut restarts = 0;
+    while child.try_wait()?.is_none() && restarts < 8 {
+        std::thread::sleep(Duration::from_millis(rng.random_range(100..400)));
+        gateway.stop(); // SIGKILL, mid-upload or mid-transaction.
+        std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
+        gateway = GatewayProcess::start("debug", &db, port)?;
+        restarts += 1;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait()?.is_none() {
+        ensure!(
+            Instant::now() < deadline,
+            "the reporter finishes once the gateway stays up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ensure!(child.wait()?.success(), "the reporter ends well");
+    eprintln!("the gateway was killed and restarted {restarts} times");
+    ensure!(
+        restarts >= 3,
+        "the gateway was killed during the run ({restarts} times)"
+    );
+    assert_delivered_exactly_once(&store, &url, REPORTS).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_resume_over_a_link_that_drops_every_300_kb() -> Result<()> {
+    const REPORTS: usize = 3;
+    const PHOTOS: usize = 2;
+    let dir = tempfile::tempdir()?;
+    let gateway = GatewayProcess::start("debug", &dir.path().join("gw.db"), free_port()?)?;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", gateway.port).parse()?).await?;
+    proxy.drop_every(300 * 1024);
+    let store = dir.path().join("device.db");
+    let proxy_url = proxy.url();
+    let store_arg = store.clone();
+    tokio::task::spawn_blocking(move || {
+        run_to_the_end(
+            &store_arg,
+            &proxy_url,
+            REPORTS,
+            PHOTOS,
+            Duration::from_secs(120),
+        )
+    })
+    .await??;
+    let local = Store::open(&store).await?;
+    let mut photo_bytes = 0;
+    for r in local.my_reports().await? {
+        photo_bytes += r.submission.photos.iter().map(|p| p.size).sum::<u64>();
+    }
+    local.close().await;
+    let ratio = proxy.sent_up() as f64 / photo_bytes as f64;
+    eprintln!(
+        "{} bytes went up for {photo_bytes} bytes of photos ({ratio:.2}×), {} cuts",
+        proxy.sent_up(),
+        proxy.cuts()
+    );
+    ensure!(
+        proxy.cuts() >= 3,
+        "the link was cut during the uploads ({} cuts)",
+        proxy.cuts()
+    );
+    ensure!(
+        ratio < 1.6,
+        "resumed uploads do not start again from zero: {ratio:.2}× the photo bytes went up"
+    );
+    assert_delivered_exactly_once(&store, &gateway.url(), REPORTS).await
+}

@@ -1,0 +1,124 @@
+//! A fault-injecting TCP proxy for tests: forwards loopback connections to an upstream and
+//! can refuse connections, or cut every connection after a number of bytes has gone up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Default)]
+struct Faults {
+    /// Refuse (close at once) every new connection.
+    down: AtomicBool,
+    /// Cut the link each time this many more bytes went up (0: never).
+    drop_every: AtomicU64,
+    /// Bytes that reached the upstream, in all.
+    sent_up: AtomicU64,
+    /// Bytes sent up since the last cut.
+    since_cut: AtomicU64,
+    cuts: AtomicU64,
+}
+
+/// The proxy; it stops when dropped.
+pub struct Proxy {
+    addr: SocketAddr,
+    faults: Arc<Faults>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Starts forwarding a free loopback port to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let faults = Arc::new(Faults::default());
+        let shared = faults.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if shared.down.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                tokio::spawn(forward(client, upstream, shared.clone()));
+            }
+        });
+        Ok(Proxy { addr, faults, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// While down, every connection is closed at once, as when the network is gone.
+    pub fn set_down(&self, down: bool) {
+        self.faults.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Cuts the link each time `bytes` more bytes went up; 0 never cuts.
+    pub fn drop_every(&self, bytes: u64) {
+        self.faults.since_cut.store(0, Ordering::SeqCst);
+        self.faults.drop_every.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Bytes that went up to the upstream so far.
+    pub fn sent_up(&self) -> u64 {
+        self.faults.sent_up.load(Ordering::SeqCst)
+    }
+
+    pub fn cuts(&self) -> u64 {
+        self.faults.cuts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let up = async {
+        let mut buf = vec![0_u8; 16 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let every = faults.drop_every.load(Ordering::SeqCst);
+            let mut take = n;
+            let mut cut = false;
+            if every > 0 {
+                let before = faults.since_cut.load(Ordering::SeqCst);
+                if before + n as u64 >= every {
+                    take = (every - before.min(every)) as usize;
+                    cut = true;
+                }
+            }
+            if take > 0 && server_write.write_all(&buf[..take]).await.is_err() {
+                return;
+            }
+            faults.sent_up.fetch_add(take as u64, Ordering::SeqCst);
+            faults.since_cut.fetch_add(take as u64, Ordering::SeqCst);
+            if cut {
+                faults.since_cut.store(0, Ordering::SeqCst);
+                faults.cuts.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        }
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+    };
+    // Whichever way ends first ends the connection: both halves drop here.
+    tokio::select! {
+        () = up => {}
+        () = down => {}
+    }
+}
