@@ -23,13 +23,17 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 enum Step {
     /// The resident writes and sends a report with this many photos.
-    Write { photos: usize },
+    Write {
+        photos: usize,
+    },
     /// The outbox tries to send what it holds.
     Send,
     LinkDown,
     LinkUp,
     /// The link drops every this many bytes (0: steady).
-    Flaky { every: u64 },
+    Flaky {
+        every: u64,
+    },
     /// The app is closed and opened again.
     Restart,
 }
@@ -92,9 +96,17 @@ impl World {
         let mut draft = self.store.new_draft(0).await.expect("draft");
         for i in 0..photos {
             let processed = photo::process(&photo_original(seed * 10 + i as u64)).expect("photo");
-            self.store.add_photo(draft.id, &processed, 0).await.expect("photo stored");
+            self.store
+                .add_photo(draft.id, &processed, 0)
+                .await
+                .expect("photo stored");
         }
-        draft = self.store.draft(draft.id).await.expect("read").expect("draft");
+        draft = self
+            .store
+            .draft(draft.id)
+            .await
+            .expect("read")
+            .expect("draft");
         let category = self.pack.categories[0].code.clone();
         draft.category = Some(category.clone());
         draft.description = format!("Báo cáo {seed}");
@@ -143,8 +155,15 @@ impl World {
         prop_assert_eq!(&local, written, "nothing written is lost on the device");
         let remote = self.gateway_reports().await;
         let remote_set: BTreeSet<Uuid> = remote.iter().copied().collect();
-        prop_assert_eq!(remote.len(), remote_set.len(), "no report twice on the gateway");
-        prop_assert!(remote_set.is_subset(written), "the gateway holds only written reports");
+        prop_assert_eq!(
+            remote.len(),
+            remote_set.len(),
+            "no report twice on the gateway"
+        );
+        prop_assert!(
+            remote_set.is_subset(written),
+            "the gateway holds only written reports"
+        );
         for r in &mine {
             if matches!(r.delivery, Delivery::Sent { .. }) {
                 prop_assert!(
@@ -191,7 +210,11 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 written.insert(world.write(photos, i as u64).await);
             }
             Step::Send => {
-                world.outbox.drain(later).await.expect("the local store works");
+                world
+                    .outbox
+                    .drain(later)
+                    .await
+                    .expect("the local store works");
             }
             Step::LinkDown => world.proxy.set_down(true),
             Step::LinkUp => world.proxy.set_down(false),
@@ -213,9 +236,17 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         if world.store.outbox_len().await.expect("read") == 0 {
             break;
         }
-        world.outbox.drain(later).await.expect("the local store works");
+        world
+            .outbox
+            .drain(later)
+            .await
+            .expect("the local store works");
     }
-    prop_assert_eq!(world.store.outbox_len().await.expect("read"), 0, "the outbox empties");
+    prop_assert_eq!(
+        world.store.outbox_len().await.expect("read"),
+        0,
+        "the outbox empties"
+    );
     world.check(&written).await?;
     let remote: BTreeSet<Uuid> = world.gateway_reports().await.into_iter().collect();
     prop_assert_eq!(&remote, &written, "every written report is on the gateway");

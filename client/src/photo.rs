@@ -45,6 +45,14 @@ pub fn process(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(1024 * 1024 * 1024);
     reader.limits(limits);
+    // A JPEG that lost its end (a broken transfer from the camera) decodes as half grey
+    // with some decoders: refuse it rather than send half a photo.
+    if reader.format() == Some(image::ImageFormat::Jpeg) {
+        let end = original.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if !original[..end].ends_with(&[0xFF, 0xD9]) {
+            return Err(PhotoError::Unreadable("the JPEG is cut off".into()));
+        }
+    }
     let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
@@ -110,4 +118,15 @@ pub fn gps_of(original: &[u8]) -> Option<Position> {
         && (-180.0..=180.0).contains(&lon)
         && (lat, lon) != (0.0, 0.0);
     plausible.then_some(Position { lon, lat })
+}
+
+/// A small JPEG of a stored photo, for lists and previews.
+pub fn thumbnail(data: &[u8], long_side: u32) -> Result<Vec<u8>, PhotoError> {
+    let image = image::load_from_memory(data).map_err(|e| PhotoError::Unreadable(e.to_string()))?;
+    let small = image.thumbnail(long_side, long_side).to_rgb8();
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 75)
+        .encode_image(&small)
+        .map_err(|e| PhotoError::Unreadable(e.to_string()))?;
+    Ok(out)
 }

@@ -117,6 +117,12 @@ mod tests {
                     let text = std::fs::read_to_string(&path).expect("source is UTF-8");
                     for marker in ["t(\"", "t_args(\""] {
                         for (at, _) in text.match_indices(marker) {
+                            // `set("…")`, `get_context("…")` end in `t(` too: only a call of
+                            // `t` or `t_args` itself counts.
+                            let before = text[..at].chars().next_back();
+                            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                                continue;
+                            }
                             let rest = &text[at + marker.len()..];
                             let end = rest.find('"').expect("closing quote");
                             used.insert(rest[..end].to_owned());

@@ -5,6 +5,7 @@ pub mod city;
 pub mod error;
 pub mod geodesy;
 pub mod i18n;
+pub mod locality;
 pub mod outbox;
 pub mod report;
 pub mod sync;

@@ -10,9 +10,9 @@ pub struct Shell {
     pub sync: SyncerHandle,
 }
 
-type Answer<T> = Result<T, AppError>;
+pub type Answer<T> = Result<T, AppError>;
 
-fn storage(e: StoreError) -> AppError {
+pub fn storage(e: StoreError) -> AppError {
     tracing::error!(error = %e, "store");
     AppError::new(ErrorCode::Storage, e.to_string())
 }

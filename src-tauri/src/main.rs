@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod reports;
 
 use citizen_client::{AppConfig, Gateway, Store, Syncer};
 use citizen_core::CityPack;
@@ -48,6 +49,22 @@ fn main() {
             commands::sync_now,
             commands::get_lang,
             commands::set_lang,
+            reports::report_categories,
+            reports::drafts,
+            reports::new_draft,
+            reports::draft,
+            reports::save_draft,
+            reports::delete_draft,
+            reports::add_photo,
+            reports::remove_photo,
+            reports::photo_preview,
+            reports::submit_draft,
+            reports::my_reports,
+            reports::nearby_reports,
+            reports::support_report,
+            reports::wards,
+            reports::locate,
+            reports::take_notices,
         ])
         .run(tauri::tauri_build_context!());
     if let Err(error) = result {

@@ -6,11 +6,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::lang_switch::LangSwitch;
+use crate::components::notice::NoticeBar;
 use crate::components::sync_badge::SyncBadge;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
 use crate::pages::{
-    explore::Explore, home::Home, salinity::Salinity, services::Services, wifi::Wifi,
+    compose::Compose, explore::Explore, home::Home, report::Report, reports::Reports,
+    salinity::Salinity, services::Services, wifi::Wifi,
 };
 
 /// The screens of the app.
@@ -21,6 +23,9 @@ pub enum Page {
     Wifi,
     Salinity,
     Services,
+    Reports,
+    Compose(uuid::Uuid),
+    Report(uuid::Uuid),
 }
 
 /// Which screen shows.
@@ -72,18 +77,25 @@ pub fn App() -> impl IntoView {
         <div class="app">
             <header class="bar">
                 <Show when=move || nav.0.get() != Page::Home>
-                    <button id="back" on:click=move |_| nav.0.set(Page::Home)>{move || locale.t("back")}</button>
+                    <button id="back" on:click=move |_| nav.0.set(match nav.0.get_untracked() {
+                        Page::Compose(_) | Page::Report(_) => Page::Reports,
+                        _ => Page::Home,
+                    })>{move || locale.t("back")}</button>
                 </Show>
                 <h1>{move || locale.t("app-title")}</h1>
                 <LangSwitch />
             </header>
             <SyncBadge />
+            <NoticeBar />
             {move || match nav.0.get() {
                 Page::Home => view! { <Home /> }.into_any(),
                 Page::Explore => view! { <Explore /> }.into_any(),
                 Page::Wifi => view! { <Wifi /> }.into_any(),
                 Page::Salinity => view! { <Salinity /> }.into_any(),
                 Page::Services => view! { <Services /> }.into_any(),
+                Page::Reports => view! { <Reports /> }.into_any(),
+                Page::Compose(id) => view! { <Compose id /> }.into_any(),
+                Page::Report(id) => view! { <Report id /> }.into_any(),
             }}
         </div>
     }

@@ -36,3 +36,9 @@ pub fn clock(ms: i64) -> String {
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
+
+/// Local date `DD/MM` of a Unix time in milliseconds.
+pub fn day(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}/{:02}", date.get_date(), date.get_month() + 1)
+}

@@ -6,6 +6,7 @@ mod components;
 mod format;
 mod i18n;
 mod ipc;
+mod map;
 mod pages;
 
 fn main() {

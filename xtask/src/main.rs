@@ -52,6 +52,7 @@ pub fn run_cmd(cmd: &mut Command) -> Result<()> {
 
 /// Builds the UI with trunk, then the gateway and the app that embeds the UI.
 pub fn build(root: &Path, release: bool) -> Result<()> {
+    tools::vendor_maplibre(root)?;
     let mut trunk = Command::new("trunk");
     trunk
         .current_dir(root.join("ui"))

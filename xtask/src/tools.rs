@@ -174,6 +174,44 @@ pub fn python_tool(root: &Path, package: &str, version: &str) -> Result<std::pat
     Ok(bin.join(package))
 }
 
+/// MapLibre GL JS 5.x ships the UMD/CSP build the UI loads (6.x is ES modules only).
+const MAPLIBRE_VERSION: &str = "5.24.1";
+
+/// Puts MapLibre GL JS's CSP build, from npm, into the UI's assets (`ui/vendor/maplibre`),
+/// so trunk copies it into the app: no CDN at run time.
+pub fn vendor_maplibre(root: &Path) -> Result<()> {
+    let npm = root.join("target/tools/npm");
+    let package = npm.join("node_modules/maplibre-gl");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .map(|text| text.contains(&format!("\"version\": \"{MAPLIBRE_VERSION}\"")))
+        .unwrap_or(false);
+    if !installed {
+        std::fs::create_dir_all(&npm)?;
+        run_cmd(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&npm)
+                .arg(format!("maplibre-gl@{MAPLIBRE_VERSION}")),
+        )?;
+    }
+    let vendor = root.join("ui/vendor/maplibre");
+    std::fs::create_dir_all(&vendor)?;
+    for (from, to) in [
+        ("dist/maplibre-gl-csp.js", "maplibre-gl-csp.js"),
+        (
+            "dist/maplibre-gl-csp-worker.js",
+            "maplibre-gl-csp-worker.js",
+        ),
+        ("dist/maplibre-gl.css", "maplibre-gl.css"),
+        ("LICENSE.txt", "LICENSE.txt"),
+    ] {
+        let source = package.join(from);
+        std::fs::copy(&source, vendor.join(to))
+            .with_context(|| format!("copying {}", source.display()))?;
+    }
+    Ok(())
+}
+
 /// PATH with cargo's bin folder first, so freshly installed tools are found.
 pub fn path_with_tools(_root: &Path) -> OsString {
     let mut paths = Vec::new();

@@ -2,4 +2,6 @@
 
 pub mod lang_switch;
 pub mod load_error;
+pub mod notice;
+pub mod photo_preview;
 pub mod sync_badge;

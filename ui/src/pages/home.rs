@@ -45,6 +45,10 @@ pub fn Home() -> impl IntoView {
                             {tile("go-wifi", Page::Wifi, "home-wifi", "home-wifi-sub", o.hotspots)}
                             {tile("go-salinity", Page::Salinity, "home-salinity", "home-salinity-sub", o.stations)}
                             {tile("go-services", Page::Services, "home-services", "home-services-sub", o.procedures)}
+                            <button id="go-reports" class="tile" on:click=move |_| nav.0.set(Page::Reports)>
+                                <strong>{move || locale.t("home-reports")}</strong>
+                                <span>{move || locale.t("home-reports-sub")}</span>
+                            </button>
                         </div>
                         <p class="note attribution">{attribution}</p>
                     }.into_any()

@@ -1,7 +1,10 @@
 //! The app's screens, one per file.
 
+pub mod compose;
 pub mod explore;
 pub mod home;
+pub mod report;
+pub mod reports;
 pub mod salinity;
 pub mod services;
 pub mod wifi;

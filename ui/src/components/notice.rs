@@ -1,0 +1,55 @@
+//! Announces status changes of the resident's reports as they arrive by sync: a bar in the
+//! app (the shell also raises a system notification where the platform has one).
+
+use citizen_core::i18n::Value;
+use citizen_core::report::ReportStatus;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+use crate::app::{Nav, Page};
+use crate::i18n::Locale;
+use crate::ipc::{NoArgs, invoke};
+
+#[derive(Debug, Clone, Deserialize)]
+struct Notice {
+    report_id: uuid::Uuid,
+    tracking_code: String,
+    status: ReportStatus,
+}
+
+const POLL_MS: u64 = 2_000;
+
+#[component]
+pub fn NoticeBar() -> impl IntoView {
+    let locale = expect_context::<Locale>();
+    let nav = expect_context::<Nav>();
+    let latest = RwSignal::new(None::<Notice>);
+    let poll = move || {
+        spawn_local(async move {
+            if let Ok(mut notices) = invoke::<_, Vec<Notice>>("take_notices", &NoArgs {}).await
+                && let Some(last) = notices.pop()
+            {
+                latest.set(Some(last));
+            }
+        });
+    };
+    let _ = set_interval_with_handle(poll, std::time::Duration::from_millis(POLL_MS));
+    view! {
+        {move || latest.get().map(|n| {
+            let key = n.status.message_key();
+            let id = n.report_id;
+            view! {
+                <div id="notice" class="notice" data-status=n.status.code() role="status">
+                    <button class="link" on:click=move |_| { latest.set(None); nav.0.set(Page::Report(id)); }>
+                        {move || locale.t_args("notice-status", &[
+                            ("code", Value::from(n.tracking_code.clone())),
+                            ("status", Value::from(locale.t(key))),
+                        ])}
+                    </button>
+                    <button class="close" on:click=move |_| latest.set(None)>"×"</button>
+                </div>
+            }
+        })}
+    }
+}
