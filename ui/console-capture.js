@@ -8,7 +8,8 @@
     return original.apply(console, arguments);
   };
   window.addEventListener("error", function (e) {
-    errors.push("error: " + e.message);
+    var stack = e.error && e.error.stack ? " @ " + String(e.error.stack).split("\n").slice(0, 4).join(" | ") : "";
+    errors.push("error: " + e.message + stack);
   });
   window.addEventListener("unhandledrejection", function (e) {
     errors.push("unhandled rejection: " + String(e.reason));

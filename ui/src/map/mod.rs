@@ -150,10 +150,16 @@ impl PinMap {
 
     /// Shows the pin at `at` and brings it into view.
     pub fn set_pin(&mut self, at: Position) {
-        let marker = self
-            .marker
-            .get_or_insert_with(|| JsMarker::new().add_to(&self.map));
-        marker.set_lng_lat(&lng_lat(at));
+        match &self.marker {
+            Some(marker) => {
+                marker.set_lng_lat(&lng_lat(at));
+            }
+            // A marker needs its position before it joins the map.
+            None => {
+                let marker = JsMarker::new().set_lng_lat(&lng_lat(at)).add_to(&self.map);
+                self.marker = Some(marker);
+            }
+        }
         let options = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&options, &JsValue::from_str("center"), &lng_lat(at));
         self.map.ease_to(&options);
