@@ -92,7 +92,7 @@ impl Gateway {
             .http
             .patch(format!("{}/api/v1/uploads/{id}", self.base))
             .header("upload-offset", offset.to_string())
-            .header("content-type", "application/offset+octet-stream")
+            .header("content-type", "application/octet-stream")
             .body(chunk);
         answer(request).await
     }

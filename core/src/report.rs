@@ -24,6 +24,61 @@ pub const PHOTO_LONG_SIDE: u32 = 1_920;
 /// Open reports of the same category closer than this are offered as "me too" targets.
 pub const NEARBY_RADIUS_M: f64 = 50.0;
 
+/// JSON Schema patterns of the rules below, for the gateway's OpenAPI document.
+pub mod patterns {
+    /// Text without control characters other than tab and line breaks.
+    pub const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+    /// The same, with at least one character that is not a space.
+    pub const NONBLANK_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+    /// 8 to 15 digits, with an optional leading `+` and spaces, dots, dashes or brackets.
+    pub const PHONE: &str = r"^\+?[ .()\-]*([0-9][ .()\-]*){8,15}$";
+    pub const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s\u0000-\u001F\u007F-\u009F]+\.[^@\s\u0000-\u001F\u007F-\u009F]+$";
+    pub const SHA256: &str = "^[0-9a-f]{64}$";
+}
+
+/// Whole numbers as JSON Schema counts them: `5` and `5.0` alike (serde alone refuses `5.0`
+/// for an integer field, which a client generated from the OpenAPI document may send).
+mod whole {
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = i128;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i128, E> {
+            Ok(i128::from(v))
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i128, E> {
+            Ok(i128::from(v))
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i128, E> {
+            if v.fract() == 0.0 && v.abs() < 9.0e18 {
+                Ok(v as i128)
+            } else {
+                Err(E::custom(format!("{v} is not a whole number")))
+            }
+        }
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v = d.deserialize_any(Whole)?;
+        i64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let v = d.deserialize_any(Whole)?;
+        u64::try_from(v).map_err(|_| D::Error::custom(format!("{v} must not be negative")))
+    }
+}
+
 /// A request field that is not acceptable, named by its JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -63,6 +118,7 @@ pub struct PhotoRef {
     pub id: Uuid,
     /// Lower-case hex SHA-256 of the photo's bytes.
     pub sha256: String,
+    #[serde(deserialize_with = "whole::u64")]
     pub size: u64,
 }
 
@@ -89,6 +145,7 @@ pub struct ReportSubmission {
     #[serde(default)]
     pub contact: Contact,
     /// When the resident pressed send, in ms since the Unix epoch (the device's clock).
+    #[serde(deserialize_with = "whole::i64")]
     pub created_at_ms: i64,
 }
 
@@ -128,12 +185,6 @@ impl ReportSubmission {
                     format!("must be between 1 and {MAX_PHOTO_BYTES} bytes"),
                 ));
             }
-            if self.photos[..i].iter().any(|p| p.id == photo.id) {
-                return Err(FieldError::new(
-                    format!("photos[{i}].id"),
-                    "the same photo twice",
-                ));
-            }
         }
         self.contact.check()?;
         if self.created_at_ms < 0 {
@@ -150,21 +201,27 @@ impl Contact {
         }
         if let Some(phone) = &self.phone {
             check_text("contact.phone", phone, 0, MAX_PHONE_CHARS)?;
-            let digits = phone.chars().filter(char::is_ascii_digit).count();
-            let allowed = phone
+            let rest = phone.strip_prefix('+').unwrap_or(phone);
+            let digits = rest.chars().filter(char::is_ascii_digit).count();
+            let allowed = rest
                 .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'));
             if !allowed || !(8..=15).contains(&digits) {
                 return Err(FieldError::new(
                     "contact.phone",
-                    "a phone number of 8 to 15 digits (with + - . ( ) or spaces)",
+                    "a phone number of 8 to 15 digits (a leading +, and - . ( ) or spaces)",
                 ));
             }
         }
         if let Some(email) = &self.email {
             check_text("contact.email", email, 0, MAX_EMAIL_CHARS)?;
-            let parts: Vec<&str> = email.split('@').collect();
-            if parts.len() != 2 || parts[0].is_empty() || !parts[1].contains('.') {
+            let plausible = email.split_once('@').is_some_and(|(local, domain)| {
+                let dot = domain
+                    .char_indices()
+                    .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
+                !local.is_empty() && !domain.contains('@') && dot
+            });
+            if !plausible || email.chars().any(char::is_whitespace) {
                 return Err(FieldError::new("contact.email", "not an e-mail address"));
             }
         }
@@ -300,38 +357,55 @@ pub struct StatusUpdate {
 }
 
 impl StatusUpdate {
-    /// A report only moves forward; closing it needs a note (for a rejection, the reason).
-    pub fn check(&self, current: ReportStatus) -> Result<(), FieldError> {
+    /// A report only moves forward (else a conflict with its current state); closing it
+    /// needs a note (for a rejection, the reason).
+    pub fn check(&self, current: ReportStatus) -> Result<(), UpdateError> {
         if !current.is_open() {
-            return Err(FieldError::new(
+            return Err(UpdateError::Conflict(FieldError::new(
                 "status",
                 format!("the report is already {}", current.code()),
-            ));
+            )));
         }
         if self.status.rank() <= current.rank() {
-            return Err(FieldError::new(
+            return Err(UpdateError::Conflict(FieldError::new(
                 "status",
                 format!(
                     "cannot go from {} to {}",
                     current.code(),
                     self.status.code()
                 ),
-            ));
+            )));
         }
         let note = self.note.as_deref().unwrap_or("");
-        let min = match self.status {
-            ReportStatus::Resolved | ReportStatus::Rejected => 1,
-            _ => 0,
-        };
-        check_text("note", note, min, MAX_NOTE_CHARS).map_err(|e| {
-            if self.status == ReportStatus::Rejected && note.trim().is_empty() {
-                FieldError::new("note", "a rejection needs its reason")
-            } else if note.trim().is_empty() && min > 0 {
-                FieldError::new("note", "closing a report needs a note for the resident")
+        let closing = !self.status.is_open();
+        if closing && note.trim().is_empty() {
+            let message = if self.status == ReportStatus::Rejected {
+                "a rejection needs its reason"
             } else {
-                e
-            }
-        })
+                "closing a report needs a note for the resident"
+            };
+            return Err(UpdateError::Invalid(FieldError::new("note", message)));
+        }
+        check_text("note", note, 0, MAX_NOTE_CHARS).map_err(UpdateError::Invalid)
+    }
+}
+
+/// Why a status change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    /// The change does not fit the report's current state.
+    #[error("{0}")]
+    Conflict(FieldError),
+    /// A field is invalid whatever the state.
+    #[error("{0}")]
+    Invalid(FieldError),
+}
+
+impl UpdateError {
+    pub fn field_error(&self) -> &FieldError {
+        match self {
+            UpdateError::Conflict(e) | UpdateError::Invalid(e) => e,
+        }
     }
 }
 
@@ -412,6 +486,7 @@ pub struct StaffReport {
 #[serde(deny_unknown_fields)]
 pub struct UploadStart {
     pub id: Uuid,
+    #[serde(deserialize_with = "whole::u64")]
     pub size: u64,
     pub sha256: String,
 }
@@ -618,10 +693,14 @@ mod tests {
                     }]
                 })
             }),
-            ("photos[1].id", {
-                let photo = photo.clone();
-                Box::new(move |s| s.photos = vec![photo.clone(), photo.clone()])
-            }),
+            (
+                "contact.phone",
+                Box::new(|s| s.contact.phone = Some("0903+123456".into())),
+            ),
+            (
+                "contact.email",
+                Box::new(|s| s.contact.email = Some("lan@example".into())),
+            ),
             ("photos", {
                 let photo = photo.clone();
                 Box::new(move |s| s.photos = vec![photo.clone(); 6])
@@ -636,6 +715,25 @@ mod tests {
             assert_eq!(err.field, field, "{err}");
         }
         assert_eq!(submission().check(&city(), |c| c == "rubbish"), Ok(()));
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_point() {
+        let start: UploadStart = serde_json::from_value(serde_json::json!({
+            "id": Uuid::nil(), "size": 239.0, "sha256": "a"
+        }))
+        .expect("239.0 is a whole number");
+        assert_eq!(start.size, 239);
+        for bad in [
+            serde_json::json!(2.5),
+            serde_json::json!(-1),
+            serde_json::json!("9"),
+        ] {
+            let refused = serde_json::from_value::<UploadStart>(serde_json::json!({
+                "id": Uuid::nil(), "size": bad, "sha256": "a"
+            }));
+            assert!(refused.is_err(), "{bad} is not a size");
+        }
     }
 
     #[test]
@@ -671,7 +769,7 @@ mod tests {
         for (u, current, message) in table {
             let err = u.check(current).expect_err("refused");
             assert!(
-                err.message.contains(message),
+                err.field_error().message.contains(message),
                 "{u:?} from {current:?}: {err}"
             );
         }

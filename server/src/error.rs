@@ -25,6 +25,9 @@ pub enum ApiError {
     InvalidField { field: String, message: String },
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// Well-formed, but its content cannot be used (a file that is not a photo …).
+    #[error("{field}: {message}")]
+    Unprocessable { field: String, message: String },
     #[error("{field}: {message}")]
     TooLarge { field: String, message: String },
     #[error("{field}: {message}")]
@@ -61,6 +64,7 @@ impl ApiError {
         match self {
             ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -79,6 +83,9 @@ impl ApiError {
                 named(ErrorCode::InvalidInput, field, message)
             }
             ApiError::Conflict { field, message } => named(ErrorCode::Conflict, field, message),
+            ApiError::Unprocessable { field, message } => {
+                named(ErrorCode::InvalidInput, field, message)
+            }
             ApiError::TooLarge { field, message } => named(ErrorCode::TooLarge, field, message),
             ApiError::Unauthorized { field, message } => {
                 named(ErrorCode::Unauthorized, field, message)
@@ -118,6 +125,10 @@ impl From<UploadError> for ApiError {
                 message: f.message,
             },
             UploadError::Invalid(f) => f.into(),
+            UploadError::Unprocessable(f) => ApiError::Unprocessable {
+                field: f.field,
+                message: f.message,
+            },
             UploadError::Store(e) => ApiError::Internal(e),
         }
     }

@@ -80,7 +80,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Openapi) => {
-            println!("{}", citizen_server::routes::openapi::document_json()?);
+            // With the pack's categories and area when the pack is at hand.
+            let pack = citizen_server::pack::load_dir(&cli.city_pack)
+                .ok()
+                .map(|(p, _)| p);
+            println!(
+                "{}",
+                citizen_server::routes::openapi::document_json(pack.as_ref())?
+            );
             return Ok(());
         }
         Some(Command::Admin(admin)) => {

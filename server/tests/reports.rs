@@ -125,7 +125,7 @@ impl Api {
             &format!("/api/v1/uploads/{id}"),
             &[
                 ("upload-offset", &offset.to_string()),
-                ("content-type", "application/offset+octet-stream"),
+                ("content-type", "application/octet-stream"),
             ],
             chunk.to_vec(),
         )
@@ -754,7 +754,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
                 &json!({"id": Uuid::now_v7(), "size": 11 * 1024 * 1024, "sha256": sha(b"")}),
             )
             .expect("json"),
-            413,
+            400,
             "size",
         ),
         hostile(
@@ -771,7 +771,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{u_pdf}"),
             pdf,
-            400,
+            422,
             "photo",
         ),
         hostile(
@@ -779,7 +779,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{u_html}"),
             html,
-            400,
+            422,
             "photo",
         ),
         hostile(
@@ -787,7 +787,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{u_bomb}"),
             bomb,
-            400,
+            422,
             "photo",
         ),
         hostile(
@@ -795,7 +795,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{u_trunc}"),
             truncated,
-            400,
+            422,
             "photo",
         ),
         hostile(
@@ -803,7 +803,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{u_mismatch}"),
             good.clone(),
-            400,
+            422,
             "body",
         ),
         hostile(
@@ -819,7 +819,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             Method::PATCH,
             format!("/api/v1/uploads/{half}"),
             vec![0; good.len()],
-            400,
+            409,
             "body",
         ),
         hostile(

@@ -132,7 +132,81 @@ fn test(root: &Path) -> Result<()> {
     tests.args(["test", "--no-fail-fast"]);
     tests.env("PATH", tools::path_with_tools(root));
     run_cmd(&mut tests)?;
-    openapi_check(root)
+    openapi_check(root)?;
+    api_fuzz(root)
+}
+
+/// Runs a property-based API fuzzer written by others (schemathesis, from PyPI) against a
+/// fresh gateway, from its own OpenAPI document: no 5xx, and no answer that contradicts the
+/// document.
+fn api_fuzz(root: &Path) -> Result<()> {
+    let schemathesis = tools::python_tool(root, "schemathesis", "4.32.5")?;
+    let state = root.join("target/api-fuzz");
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state)?;
+    let server = root.join("target/debug/citizen-server");
+    let database = format!("sqlite://{}", state.join("gateway.db").display());
+    let pack = root.join("assets/cities/my-tho");
+    let mut gateway = ChildGuard(
+        Command::new(&server)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--simulate-secs",
+                "0",
+                "--database",
+                &database,
+            ])
+            .arg("--city-pack")
+            .arg(&pack)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot start citizen-server")?,
+    );
+    let mut line = String::new();
+    let stdout = gateway.0.stdout.take().context("no stdout")?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .with_context(|| format!("citizen-server did not start: {line:?}"))?
+        .to_owned();
+    // A staff token of the department of the pack's first category, so the staff endpoints
+    // are reached past their authentication too.
+    let categories: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack.join("categories.json"))?)?;
+    let department = categories[0]["department"]
+        .as_str()
+        .context("the pack's first category has a department")?;
+    let token = Command::new(&server)
+        .args([
+            "--database",
+            &database,
+            "admin",
+            "create-token",
+            "--department",
+            department,
+        ])
+        .arg("--city-pack")
+        .arg(&pack)
+        .output()?;
+    if !token.status.success() {
+        bail!(
+            "admin create-token failed: {}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+    }
+    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    run_cmd(
+        Command::new(schemathesis)
+            .arg("--config-file")
+            .arg(root.join("tests/api-fuzz/schemathesis.toml"))
+            .arg("run")
+            .arg(format!("{url}/api/v1/openapi.json"))
+            .args(["--checks", "all", "--max-examples", "60", "--workers", "2"])
+            .args(["--header", &format!("Authorization: Bearer {token}")]),
+    )
 }
 
 /// Checks the gateway's OpenAPI document with a validator written by others

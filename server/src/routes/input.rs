@@ -2,7 +2,9 @@
 
 use axum::body::{Body, Bytes};
 use axum::http::HeaderMap;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -21,7 +23,7 @@ pub async fn body_bytes(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 /// Parses JSON so that an error names the JSON path at fault (`photos[0].sha256`).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -40,11 +42,55 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end()
         .map_err(|e| ApiError::invalid("body", format!("trailing data: {e}")))?;
+    // serde also builds a struct from an array of its fields in order; JSON clients mean an
+    // object, and the OpenAPI document says so. Refuse arrays where objects belong.
+    let input: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let parsed =
+        serde_json::to_value(&value).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    same_shape(&input, &parsed, "")?;
     Ok(value)
 }
 
+/// Checks that `input` has an object wherever `parsed` (what it was read as) has one.
+fn same_shape(input: &Value, parsed: &Value, path: &str) -> Result<(), ApiError> {
+    let name = |p: &str| {
+        if p.is_empty() {
+            "body".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    match (parsed, input) {
+        (Value::Object(parsed), Value::Object(input)) => {
+            for (key, value) in parsed {
+                if let Some(given) = input.get(key) {
+                    let child = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    same_shape(given, value, &child)?;
+                }
+            }
+            Ok(())
+        }
+        (Value::Object(_), _) => Err(ApiError::invalid(name(path), "expected an object")),
+        (Value::Array(parsed), Value::Array(input)) => {
+            for (i, (p, given)) in parsed.iter().zip(input).enumerate() {
+                same_shape(given, p, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads a JSON body of at most `limit` bytes.
-pub async fn json_body<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+pub async fn json_body<T: DeserializeOwned + Serialize>(
+    body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
     parse_json(&body_bytes(body, limit).await?)
 }
 

@@ -119,6 +119,30 @@ pub struct Open311Request {
     pub media_url: Option<String>,
 }
 
+/// The form of a new request (the fields this gateway reads).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the form for the OpenAPI document; the handler reads the pairs"
+)]
+pub struct Open311NewRequest {
+    /// A key from `citizen-server admin create-api-key`.
+    pub api_key: String,
+    pub service_code: String,
+    /// Required: addresses are not geocoded.
+    pub lat: f64,
+    pub long: f64,
+    pub description: Option<String>,
+    pub address_string: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub jurisdiction_id: Option<String>,
+    /// Not fetched.
+    pub media_url: Option<String>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Open311Created {
     pub service_request_id: String,
@@ -327,9 +351,9 @@ fn parse_date(field: &str, value: &str) -> Result<i64, Open311Failure> {
         ("jurisdiction_id" = Option<String>, Query, description = "The city's id; optional"),
         ("service_request_id" = Option<String>, Query, description = "Comma-separated ids; the other filters are then ignored"),
         ("service_code" = Option<String>, Query, description = "Comma-separated service codes"),
-        ("start_date" = Option<String>, Query, description = "Earliest requested_datetime (W3C date-time)"),
-        ("end_date" = Option<String>, Query, description = "Latest requested_datetime (W3C date-time)"),
-        ("status" = Option<String>, Query, description = "`open`, `closed`, or both comma-separated"),
+        ("start_date" = Option<String>, Query, format = DateTime, description = "Earliest requested_datetime (W3C date-time)"),
+        ("end_date" = Option<String>, Query, format = DateTime, description = "Latest requested_datetime (W3C date-time)"),
+        ("status" = Option<String>, Query, pattern = "^((open|closed)(,(open|closed))*)?$", description = "`open`, `closed`, or both comma-separated; empty for both"),
         ("locale" = Option<String>, Query, description = "`vi` (default) or `en`"),
     ),
     responses(
@@ -352,31 +376,32 @@ pub async fn requests(
                 .collect()
         })
     };
+    // Every filter is checked, even those a list of ids makes moot.
+    let end = match q.get("end_date") {
+        Some(v) => parse_date("end_date", v)?,
+        None => i64::MAX,
+    };
+    let start = match q.get("start_date") {
+        Some(v) => parse_date("start_date", v)?,
+        None if end == i64::MAX => now_ms() - 90 * 86_400_000,
+        None => end.saturating_sub(90 * 86_400_000),
+    };
+    let statuses = list("status");
+    if let Some(bad) = statuses
+        .iter()
+        .flatten()
+        .find(|s| !matches!(s.as_str(), "open" | "closed"))
+    {
+        return Err(Open311Failure::bad(
+            "status",
+            format!("{bad:?} is not open or closed"),
+        ));
+    }
+    let codes = list("service_code");
     let mut reports = state.store.report_views().await?;
     if let Some(ids) = list("service_request_id") {
         reports.retain(|r| ids.contains(&r.tracking_code));
     } else {
-        let end = match q.get("end_date").filter(|v| !v.is_empty()) {
-            Some(v) => parse_date("end_date", v)?,
-            None => i64::MAX,
-        };
-        let start = match q.get("start_date").filter(|v| !v.is_empty()) {
-            Some(v) => parse_date("start_date", v)?,
-            None if end == i64::MAX => now_ms() - 90 * 86_400_000,
-            None => end.saturating_sub(90 * 86_400_000),
-        };
-        let statuses = list("status");
-        if let Some(bad) = statuses
-            .iter()
-            .flatten()
-            .find(|s| !matches!(s.as_str(), "open" | "closed"))
-        {
-            return Err(Open311Failure::bad(
-                "status",
-                format!("{bad:?} is not open or closed"),
-            ));
-        }
-        let codes = list("service_code");
         reports.retain(|r| {
             let received = r.history.first().map_or(r.updated_at_ms, |h| h.at_ms);
             (start..=end).contains(&received)
@@ -461,8 +486,7 @@ pub async fn token(
 /// create-api-key`). A position (`lat`, `long`) is required: addresses are not geocoded.
 /// `media_url` is not fetched.
 #[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "api_key, service_code, lat, long, description, and optionally address_string, first_name, last_name, phone, email, device_id, account_id, jurisdiction_id"),
+    request_body(content = Open311NewRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The request is filed", body = Vec<Open311Created>),
         (status = 400, description = "A field is invalid", body = Vec<Open311Error>),

@@ -2,7 +2,16 @@
 //! handlers and their types so it cannot drift from them.
 
 use axum::Json;
+use axum::extract::State;
+use citizen_core::CityPack;
+use citizen_core::report::{
+    MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS,
+    MAX_PHONE_CHARS, MAX_PHOTO_BYTES, MAX_PHOTOS, patterns,
+};
+use serde_json::{Value, json};
 use utoipa::OpenApi;
+
+use crate::AppState;
 
 use crate::error::ApiErrorBody;
 use crate::routes::{health, open311, reports, staff, sync, uploads};
@@ -18,7 +27,7 @@ use crate::routes::{health, open311, reports, staff, sync, uploads};
         open311::services, open311::service_definition, open311::requests,
         open311::request_by_id, open311::token, open311::create_request,
     ),
-    components(schemas(ApiErrorBody)),
+    components(schemas(ApiErrorBody, staff::QueueStatus)),
     modifiers(&StaffToken),
     tags(
         (name = "gateway"), (name = "sync"),
@@ -44,14 +53,110 @@ impl utoipa::Modify for StaffToken {
     }
 }
 
-/// This document.
+/// This document, with this city's report categories and area.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "gateway",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json(State(state): State<AppState>) -> Json<Value> {
+    Json(document(Some(&state.pack)))
 }
 
 /// The document as pretty-printed JSON, for `citizen-server openapi`.
-pub fn document_json() -> serde_json::Result<String> {
-    ApiDoc::openapi().to_pretty_json()
+pub fn document_json(pack: Option<&CityPack>) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&document(pack))
+}
+
+/// The generated document, plus the rules the derive cannot state (text patterns, sizes,
+/// the note a closing status needs) and, when the pack is known, its categories and area:
+/// so a client generated from the document, or a fuzzer, sends what the gateway accepts.
+pub fn document(pack: Option<&CityPack>) -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let text = |max: usize| json!({"maxLength": max, "pattern": patterns::TEXT});
+    let rules = [
+        (
+            "ReportSubmission",
+            "description",
+            json!({"minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS, "pattern": patterns::NONBLANK_TEXT}),
+        ),
+        ("ReportSubmission", "address", text(MAX_ADDRESS_CHARS)),
+        ("ReportSubmission", "ward", text(MAX_ADDRESS_CHARS)),
+        (
+            "ReportSubmission",
+            "photos",
+            json!({"maxItems": MAX_PHOTOS}),
+        ),
+        ("ReportSubmission", "created_at_ms", json!({"minimum": 0})),
+        ("Contact", "name", text(MAX_NAME_CHARS)),
+        (
+            "Contact",
+            "phone",
+            json!({"maxLength": MAX_PHONE_CHARS, "pattern": patterns::PHONE}),
+        ),
+        (
+            "Contact",
+            "email",
+            json!({"maxLength": MAX_EMAIL_CHARS, "pattern": patterns::EMAIL}),
+        ),
+        ("PhotoRef", "sha256", json!({"pattern": patterns::SHA256})),
+        (
+            "PhotoRef",
+            "size",
+            json!({"minimum": 1, "maximum": MAX_PHOTO_BYTES}),
+        ),
+        (
+            "UploadStart",
+            "sha256",
+            json!({"pattern": patterns::SHA256}),
+        ),
+        (
+            "UploadStart",
+            "size",
+            json!({"minimum": 1, "maximum": MAX_PHOTO_BYTES}),
+        ),
+        ("StatusUpdate", "note", text(MAX_NOTE_CHARS)),
+    ];
+    for (schema, property, rule) in rules {
+        extend(
+            &mut doc,
+            &format!("/components/schemas/{schema}/properties/{property}"),
+            rule,
+        );
+    }
+    // Closing a report needs a note for the resident (a reason, for a rejection).
+    extend(
+        &mut doc,
+        "/components/schemas/StatusUpdate",
+        json!({
+            "if": {"properties": {"status": {"enum": ["resolved", "rejected"]}}, "required": ["status"]},
+            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": patterns::NONBLANK_TEXT}}}
+        }),
+    );
+    if let Some(pack) = pack {
+        let codes: Vec<&str> = pack.categories.iter().map(|c| c.code.as_str()).collect();
+        extend(
+            &mut doc,
+            "/components/schemas/ReportSubmission/properties/category",
+            json!({"enum": codes}),
+        );
+        let [min_lon, min_lat, max_lon, max_lat] = pack.city.bbox;
+        extend(
+            &mut doc,
+            "/components/schemas/Position/properties/lon",
+            json!({"minimum": min_lon, "maximum": max_lon}),
+        );
+        extend(
+            &mut doc,
+            "/components/schemas/Position/properties/lat",
+            json!({"minimum": min_lat, "maximum": max_lat}),
+        );
+    }
+    doc
+}
+
+/// Adds `rule`'s keys to the schema at `pointer` (a rule on a missing schema is a bug here).
+fn extend(doc: &mut Value, pointer: &str, rule: Value) {
+    let target = doc.pointer_mut(pointer).and_then(Value::as_object_mut);
+    debug_assert!(target.is_some(), "no schema at {pointer}");
+    if let (Some(target), Value::Object(rule)) = (target, rule) {
+        target.extend(rule);
+    }
 }

@@ -74,7 +74,7 @@ pub async fn get(
 
 /// "Me too": adds a device's voice to an open report; once per device.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/supports", tag = "reports",
-    params(("id" = String, Path, description = "The report's id")),
+    params(("id" = uuid::Uuid, Path, description = "The report's id")),
     request_body = SupportSubmission,
     responses(
         (status = 200, description = "Counted (now or before)", body = SupportReceipt),
@@ -95,7 +95,7 @@ pub async fn support(
 
 /// A photo of a report or of a department's reply, without any metadata.
 #[utoipa::path(get, path = "/api/v1/photos/{id}", tag = "reports",
-    params(("id" = String, Path, description = "The photo's id")),
+    params(("id" = uuid::Uuid, Path, description = "The photo's id")),
     responses(
         (status = 200, description = "The image", content_type = "image/*"),
         (status = 400, description = "The id is not a UUID", body = ApiErrorBody),

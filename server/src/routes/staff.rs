@@ -28,11 +28,20 @@ async fn department(state: &AppState, headers: &HeaderMap) -> Result<String, Api
     }
 }
 
+/// Which of the department's reports to list.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    Open,
+    Closed,
+    All,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// `open` (the default), `closed` or `all`.
-    pub status: Option<String>,
+    pub status: Option<QueueStatus>,
 }
 
 /// The department's reports with the reporters' contacts, oldest first.
@@ -49,18 +58,22 @@ pub async fn queue(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<StaffReport>>, ApiError> {
     let department = department(&state, &headers).await?;
-    let query: QueueQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
-    let filter = match query.status.as_deref() {
-        None | Some("open") => ReportFilter::Open,
-        Some("closed") => ReportFilter::Closed,
-        Some("all") => ReportFilter::All,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "status",
-                format!("{other:?} is not one of open, closed, all"),
-            ));
-        }
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+        raw.as_deref().unwrap_or("").as_bytes(),
+    ));
+    let query: QueueQuery = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "query".to_owned()
+        } else {
+            path
+        };
+        ApiError::invalid(field, e.inner().to_string())
+    })?;
+    let filter = match query.status {
+        None | Some(QueueStatus::Open) => ReportFilter::Open,
+        Some(QueueStatus::Closed) => ReportFilter::Closed,
+        Some(QueueStatus::All) => ReportFilter::All,
     };
     Ok(Json(
         state.store.department_queue(&department, filter).await?,

@@ -22,7 +22,7 @@ pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
         (status = 200, description = "The upload and its offset", body = UploadState),
         (status = 400, description = "A field is invalid", body = ApiErrorBody),
         (status = 409, description = "The id was announced with another size or hash", body = ApiErrorBody),
-        (status = 413, description = "The photo or the body is too large", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn start(
     State(state): State<AppState>,
@@ -34,7 +34,7 @@ pub async fn start(
         return Err(ApiError::invalid("size", "must be at least 1 byte"));
     }
     if start.size > MAX_PHOTO_BYTES {
-        return Err(ApiError::too_large(
+        return Err(ApiError::invalid(
             "size",
             format!(
                 "{} bytes is more than the {MAX_PHOTO_BYTES} allowed",
@@ -47,7 +47,7 @@ pub async fn start(
 
 /// How far an upload is: the next chunk starts at `offset`.
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads",
-    params(("id" = String, Path, description = "The upload's id")),
+    params(("id" = uuid::Uuid, Path, description = "The upload's id")),
     responses(
         (status = 200, description = "The upload and its offset", body = UploadState),
         (status = 400, description = "The id is not a UUID", body = ApiErrorBody),
@@ -64,16 +64,17 @@ pub async fn state(
 /// Sends the chunk that starts at `Upload-Offset` (at most 1 MiB).
 #[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads",
     params(
-        ("id" = String, Path, description = "The upload's id"),
+        ("id" = uuid::Uuid, Path, description = "The upload's id"),
         ("Upload-Offset" = u64, Header, description = "Where this chunk starts: the upload's current offset"),
     ),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "The chunk is stored; the new offset", body = UploadState),
-        (status = 400, description = "Bad header, a chunk past the size, a hash mismatch or not a valid photo", body = ApiErrorBody),
+        (status = 400, description = "A missing or bad header, or an empty chunk", body = ApiErrorBody),
         (status = 404, description = "No such upload", body = ApiErrorBody),
-        (status = 409, description = "The offset is not the upload's, or it is complete", body = ApiErrorBody),
+        (status = 409, description = "The offset is not the upload's, the chunk goes past its size, or it is complete", body = ApiErrorBody),
         (status = 413, description = "The chunk is too large", body = ApiErrorBody),
+        (status = 422, description = "The whole upload does not match its hash, or is not a valid photo", body = ApiErrorBody),
     ))]
 pub async fn append(
     State(state): State<AppState>,
@@ -90,5 +91,11 @@ pub async fn append(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .ok_or_else(|| ApiError::invalid("Upload-Offset", "not a whole number of bytes"))?;
     let data = body_bytes(body, MAX_CHUNK_BYTES).await?;
+    if data.is_empty() {
+        return Err(ApiError::invalid(
+            "body",
+            "an empty chunk: send at least one byte",
+        ));
+    }
     Ok(Json(state.store.append_chunk(id, offset, &data).await?))
 }

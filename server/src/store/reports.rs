@@ -4,7 +4,7 @@
 
 use citizen_core::report::{
     Contact, FieldError, ReportReceipt, ReportStatus, ReportSubmission, ReportView, StaffReport,
-    StatusChange, StatusUpdate, SupportReceipt, SupportSubmission,
+    StatusChange, StatusUpdate, SupportReceipt, SupportSubmission, UpdateError,
 };
 use citizen_core::{Entity, EntityKind};
 use sha2::{Digest, Sha256};
@@ -93,6 +93,13 @@ impl Store {
             });
         }
         for (i, photo) in sub.photos.iter().enumerate() {
+            if sub.photos[..i].iter().any(|p| p.id == photo.id) {
+                tx.rollback().await?;
+                return Err(ReportError::Conflict(FieldError::new(
+                    format!("photos[{i}].id"),
+                    "the same photo twice",
+                )));
+            }
             let row = sqlx::query(
                 "SELECT u.size, u.sha256, u.complete, p.report_id FROM uploads u \
                  LEFT JOIN photos p ON p.id = u.id WHERE u.id = ?",
@@ -328,7 +335,10 @@ impl Store {
         }
         if let Err(e) = update.check(view.status) {
             tx.rollback().await?;
-            return Err(ReportError::Invalid(e));
+            return Err(match e {
+                UpdateError::Conflict(f) => ReportError::Conflict(f),
+                UpdateError::Invalid(f) => ReportError::Invalid(f),
+            });
         }
         if let Some(photo) = update.photo {
             let used: Option<Option<String>> =

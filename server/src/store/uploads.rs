@@ -18,6 +18,9 @@ pub enum UploadError {
     Conflict(FieldError),
     #[error("{0}")]
     Invalid(FieldError),
+    /// The bytes are not what was announced, or not a photo the gateway publishes.
+    #[error("{0}")]
+    Unprocessable(FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -120,7 +123,7 @@ impl Store {
         let end = received + data.len() as u64;
         if end > size {
             tx.rollback().await?;
-            return Err(UploadError::Invalid(FieldError::new(
+            return Err(UploadError::Conflict(FieldError::new(
                 "body",
                 format!("the chunk ends at {end}, past the announced size of {size} bytes"),
             )));
@@ -162,7 +165,7 @@ impl Store {
         let actual = format!("{:x}", Sha256::digest(&whole));
         if actual != sha256 {
             tx.rollback().await?;
-            return Err(UploadError::Invalid(FieldError::new(
+            return Err(UploadError::Unprocessable(FieldError::new(
                 "body",
                 format!("the upload's SHA-256 is {actual}, not the announced {sha256}"),
             )));
@@ -175,7 +178,7 @@ impl Store {
             Ok(c) => c,
             Err(e) => {
                 tx.rollback().await?;
-                return Err(UploadError::Invalid(e));
+                return Err(UploadError::Unprocessable(e));
             }
         };
         sqlx::query(
