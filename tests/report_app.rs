@@ -10,8 +10,9 @@ use anyhow::{Context as _, Result, ensure};
 use citizen_core::CityPack;
 use citizen_e2e::photos::camera_jpeg;
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, click, eventually, free_port, root, wait_text,
+    Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, root, wait_text,
 };
+use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 
 async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> {
@@ -81,7 +82,7 @@ async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back()
     click(&app, "#go-reports").await?;
     click(&app, "#new-report").await?;
     wait_text(&app, "#compose h2", "Phản ánh mới").await?;
-    let select = app.find(Locator::Css("#report-category")).await?;
+    let select = element(&app, "#report-category").await?;
     eventually(Duration::from_secs(10), "the categories", || async {
         Ok((app
             .find_all(Locator::Css("#report-category option"))
@@ -92,11 +93,11 @@ async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back()
     })
     .await?;
     select.select_by_value(&category.code).await?;
-    app.find(Locator::Css("#report-description"))
+    element(&app, "#report-description")
         .await?
         .send_keys("Rác đổ sai giờ trước chợ, bốc mùi")
         .await?;
-    app.find(Locator::Css("#report-photos"))
+    element(&app, "#report-photos")
         .await?
         .send_keys(photo_path.to_str().context("path")?)
         .await?;
@@ -111,15 +112,22 @@ async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back()
     .await?;
     wait_text(&app, "#report-place", "theo vị trí trong ảnh").await?;
     // A tap on the map moves the pin there.
-    let map = eventually(Duration::from_secs(20), "the map", || async {
-        match app.find(Locator::Css("#report-map canvas")).await {
-            Ok(c) => Ok(Some(c)),
-            Err(e) if e.is_no_such_element() => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await?;
-    map.click().await?;
+    // Off the centre, where the pin from the photo stands.
+    let canvas = element(&app, "#report-map canvas").await?;
+    let tap = MouseActions::new("finger".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: 80,
+            y: -50,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    app.perform_actions(tap).await?;
     wait_text(&app, "#report-place", "bản đồ").await?;
     std::fs::write(shots.join("report-compose.png"), app.screenshot().await?)?;
     click(&app, "#send-report").await?;

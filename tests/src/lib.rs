@@ -293,16 +293,33 @@ pub async fn text_of(client: &Client, css: &str) -> Result<Option<String>> {
 
 /// Waits for `css` and clicks it.
 pub async fn click(client: &Client, css: &str) -> Result<()> {
-    let el = eventually(Duration::from_secs(15), css, || async {
+    // The UI re-renders while data arrives: an element found a moment ago may be replaced
+    // before the click lands. Find and click again until one click goes through.
+    eventually(Duration::from_secs(20), css, || async {
+        let el = match client.find(Locator::Css(css)).await {
+            Ok(el) => el,
+            Err(e) if e.is_no_such_element() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match el.click().await {
+            Ok(()) => Ok(Some(())),
+            Err(e) if e.is_stale_element_reference() || e.is_no_such_element() => Ok(None),
+            Err(e) => Err(anyhow!("clicking {css}: {e:?}")),
+        }
+    })
+    .await
+}
+
+/// The element `css` once it is there.
+pub async fn element(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
+    eventually(Duration::from_secs(20), css, || async {
         match client.find(Locator::Css(css)).await {
             Ok(el) => Ok(Some(el)),
             Err(e) if e.is_no_such_element() => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(anyhow!("finding {css}: {e:?}")),
         }
     })
-    .await?;
-    el.click().await?;
-    Ok(())
+    .await
 }
 
 /// Waits until the element `css` has a text containing `needle`; returns that text.

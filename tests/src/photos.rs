@@ -84,3 +84,25 @@ pub fn camera_jpeg(width: u32, height: u32, lat: f64, lon: f64, serial: &str) ->
     out.extend_from_slice(&jpeg[2..]);
     out
 }
+
+/// A `width`×`height` JPEG with the fine detail of a real scene (noise over gradients), so it
+/// is as large and as slow to decode as a camera's.
+pub fn detailed_jpeg(width: u32, height: u32, quality: u8, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let noise = (state >> 58) as u8;
+        image::Rgb([
+            ((x * 255 / width) as u8).wrapping_add(noise),
+            ((y * 255 / height) as u8).wrapping_add(noise / 2),
+            noise.wrapping_mul(3),
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .write_image(&img, width, height, image::ExtendedColorType::Rgb8)
+        .expect("encodes in memory");
+    out
+}

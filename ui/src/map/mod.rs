@@ -58,6 +58,38 @@ pub fn webgl2_available() -> bool {
     matches!(canvas.get_context("webgl2"), Ok(Some(_)))
 }
 
+/// Loads MapLibre GL JS from the app's own files the first time a map is needed, so app
+/// start does not pay for parsing it.
+pub async fn load_library() -> Result<(), NoMap> {
+    if library_loaded() {
+        return Ok(());
+    }
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or(NoMap::NoLibrary)?;
+    let script = document
+        .create_element("script")
+        .map_err(|_| NoMap::NoLibrary)?;
+    let _ = script.set_attribute("src", "maplibre/maplibre-gl-csp.js");
+    let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+        let _ = script.add_event_listener_with_callback("load", &resolve);
+        let _ = script.add_event_listener_with_callback("error", &reject);
+    });
+    document
+        .head()
+        .ok_or(NoMap::NoLibrary)?
+        .append_child(&script)
+        .map_err(|_| NoMap::NoLibrary)?;
+    wasm_bindgen_futures::JsFuture::from(loaded)
+        .await
+        .map_err(|_| NoMap::NoLibrary)?;
+    if library_loaded() {
+        Ok(())
+    } else {
+        Err(NoMap::NoLibrary)
+    }
+}
+
 fn library_loaded() -> bool {
     js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("maplibregl"))
         .is_ok_and(|v| !v.is_undefined())

@@ -160,15 +160,24 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
     let bbox = context.overview.as_ref().map(|o| o.city.bbox);
     let center = context.overview.as_ref().map(|o| o.city.center());
     let dots: Vec<Position> = context.places.iter().map(|p| p.position).collect();
-    request_animation_frame(move || {
+    spawn_local(async move {
         let (Some(bbox), Some(center)) = (bbox, center) else {
             no_map.set(true);
             return;
         };
-        match PinMap::new("report-map", bbox, center, &dots, move |at| {
-            place_at(at, PositionSource::Map);
-        }) {
-            Ok(pin_map) => map.set_value(Some(pin_map)),
+        let drawn = match crate::map::load_library().await {
+            Ok(()) => PinMap::new("report-map", bbox, center, &dots, move |at| {
+                place_at(at, PositionSource::Map);
+            }),
+            Err(reason) => Err(reason),
+        };
+        match drawn {
+            Ok(mut pin_map) => {
+                if let Some(at) = draft.with_untracked(|d| d.position) {
+                    pin_map.set_pin(at);
+                }
+                map.set_value(Some(pin_map));
+            }
             Err(reason) => {
                 leptos::logging::log!("no map here ({reason:?}): the ward list stands in");
                 no_map.set(true);
