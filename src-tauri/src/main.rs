@@ -21,6 +21,7 @@ fn main() {
         )
         .init();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let default_dir = app.path().app_data_dir()?;
             let config = AppConfig::load(&default_dir, |k| std::env::var(k).ok())?;

@@ -200,15 +200,43 @@ pub struct Notice {
     pub status: citizen_core::report::ReportStatus,
 }
 
+/// Status changes of the resident's reports not announced yet. Each is also raised as a
+/// system notification where the platform has a notification service.
 #[tauri::command]
-pub async fn take_notices(shell: State<'_, Shell>) -> Answer<Vec<Notice>> {
+pub async fn take_notices(app: tauri::AppHandle, shell: State<'_, Shell>) -> Answer<Vec<Notice>> {
+    use tauri_plugin_notification::NotificationExt as _;
     let notices = shell.store.take_notices().await.map_err(storage)?;
-    Ok(notices
+    let notices: Vec<Notice> = notices
         .into_iter()
         .map(|(view, status)| Notice {
             report_id: view.id,
             tracking_code: view.tracking_code,
             status,
         })
-        .collect())
+        .collect();
+    if !notices.is_empty() {
+        let lang = shell.store.lang().await.map_err(storage)?;
+        let tr = citizen_core::i18n::Translator::new(lang);
+        for notice in &notices {
+            let status = tr.t(notice.status.message_key());
+            let body = tr.t_args(
+                "notice-status",
+                &[
+                    ("code", notice.tracking_code.clone().into()),
+                    ("status", status.into()),
+                ],
+            );
+            if let Err(error) = app
+                .notification()
+                .builder()
+                .title(tr.t("app-title"))
+                .body(body)
+                .show()
+            {
+                // No notification service (a bare X session, a test): the in-app bar remains.
+                tracing::info!(%error, "no system notification");
+            }
+        }
+    }
+    Ok(notices)
 }
