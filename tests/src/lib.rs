@@ -80,12 +80,33 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Asks the process to stop (SIGTERM), so it cleans up after itself: tauri-driver stops
+    /// its WebKitWebDriver, Xvfb removes its lock file. Kills it if it does not within 3 s.
+    pub fn terminate(&mut self) {
+        if !self.is_running() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         if self.is_running() {
             eprintln!("stopping {}", self.name);
         }
-        self.kill();
+        self.terminate();
     }
 }
 
@@ -152,9 +173,19 @@ impl Display {
             return Ok(Display { name, _xvfb: None });
         }
         for n in 90..140 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            let lock = format!("/tmp/.X{n}-lock");
+            let socket = format!("/tmp/.X11-unix/X{n}");
+            // A lock whose server died without cleaning up (killed) frees its display.
+            let owner = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok());
+            if let Some(pid) = owner
+                && !Path::new(&format!("/proc/{pid}")).exists()
             {
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(&socket);
+            }
+            if Path::new(&socket).exists() || Path::new(&lock).exists() {
                 continue;
             }
             let name = format!(":{n}");
