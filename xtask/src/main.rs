@@ -180,16 +180,10 @@ fn api_fuzz(root: &Path) -> Result<()> {
         .as_str()
         .context("the pack's first category has a department")?;
     let token = Command::new(&server)
-        .args([
-            "--database",
-            &database,
-            "admin",
-            "create-token",
-            "--department",
-            department,
-        ])
+        .args(["--database", &database])
         .arg("--city-pack")
         .arg(&pack)
+        .args(["admin", "create-token", "--department", department])
         .output()?;
     if !token.status.success() {
         bail!(
