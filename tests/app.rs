@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use citizen_core::{CityPack, Entity, Position};
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, click, eventually, free_port, root, text_of, wait_text,
+    Display, Driver, GatewayProcess, binary, click, eventually, free_port, quit, root, text_of,
+    wait_text,
 };
 use fantoccini::{Client, Locator};
 
@@ -58,22 +59,6 @@ async fn wait_state(client: &Client, state: &str) -> Result<()> {
     )
     .await
     .map(drop)
-}
-
-/// Ends the session, which closes the app, after checking the page logged no error and
-/// broke no CSP rule.
-async fn quit(client: Client) -> Result<()> {
-    let errors = client
-        .execute("return window.__citizenErrors;", vec![])
-        .await?;
-    assert_eq!(
-        errors,
-        serde_json::json!([]),
-        "console errors or CSP violations in the app"
-    );
-    client.close().await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

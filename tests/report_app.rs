@@ -10,7 +10,8 @@ use anyhow::{Context as _, Result, ensure};
 use citizen_core::CityPack;
 use citizen_e2e::photos::camera_jpeg;
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, root, wait_text,
+    Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, quit, root,
+    wait_text,
 };
 use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
@@ -31,20 +32,6 @@ async fn wait_attr(client: &Client, css: &str, name: &str, value: &str) -> Resul
     )
     .await
     .map(drop)
-}
-
-async fn quit(client: Client) -> Result<()> {
-    let errors = client
-        .execute("return window.__citizenErrors;", vec![])
-        .await?;
-    assert_eq!(
-        errors,
-        serde_json::json!([]),
-        "console errors or CSP violations in the app"
-    );
-    client.close().await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

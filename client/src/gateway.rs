@@ -50,22 +50,11 @@ impl Gateway {
 
     /// One page of the feed after `since`.
     pub async fn sync_page(&self, since: i64, limit: u32) -> Result<SyncPage, GatewayError> {
-        let response = self
+        let request = self
             .http
             .get(format!("{}/api/v1/sync", self.base))
-            .query(&[("since", since.to_string()), ("limit", limit.to_string())])
-            .send()
-            .await
-            .map_err(GatewayError::Unreachable)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(GatewayError::Status {
-                status: status.as_u16(),
-                body,
-            });
-        }
-        response.json().await.map_err(GatewayError::Decode)
+            .query(&[("since", since.to_string()), ("limit", limit.to_string())]);
+        answer(request).await
     }
 
     /// Announces a photo upload (or asks how far it is when it was announced before).

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Response;
+use citizen_core::report::{ReportReceipt, ReportSubmission};
 use citizen_core::{CityPack, ReportCategory};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -48,6 +49,24 @@ pub struct AppState {
 impl AppState {
     pub fn category(&self, code: &str) -> Option<&ReportCategory> {
         self.pack.categories.iter().find(|c| c.code == code)
+    }
+
+    /// Routes a checked report to its category's department and stores it once.
+    pub async fn submit_report(
+        &self,
+        sub: &ReportSubmission,
+        source: &str,
+    ) -> Result<ReportReceipt, error::ApiError> {
+        let category = self
+            .category(&sub.category)
+            .ok_or_else(|| error::ApiError::invalid("category", "unknown report category"))?;
+        let routing = store::Routing {
+            source,
+            department: &category.department,
+            code_prefix: &self.code_prefix,
+            now_ms: now_ms(),
+        };
+        Ok(self.store.submit_report(sub, &routing).await?)
     }
 }
 

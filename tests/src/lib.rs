@@ -362,3 +362,17 @@ pub async fn wait_text(client: &Client, css: &str, needle: &str) -> Result<Strin
     )
     .await
 }
+
+/// Ends the session, which closes the app, after checking the page logged no error and
+/// broke no CSP rule.
+pub async fn quit(client: Client) -> Result<()> {
+    let errors = client
+        .execute("return window.__citizenErrors;", vec![])
+        .await?;
+    if errors != serde_json::json!([]) {
+        bail!("console errors or CSP violations in the app: {errors}");
+    }
+    client.close().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}

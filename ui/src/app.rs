@@ -41,6 +41,19 @@ pub struct Sync {
 
 const STATUS_POLL_MS: u64 = 1_000;
 
+/// A signal that moves every `ms` while the calling screen is shown, for screens whose data
+/// changes in the background (reports being sent).
+pub fn ticker(ms: u64) -> RwSignal<u32> {
+    let tick = RwSignal::new(0_u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || tick.update(|t| *t = t.wrapping_add(1)),
+        std::time::Duration::from_millis(ms),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    tick
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let locale = Locale(RwSignal::new(Lang::Vi));

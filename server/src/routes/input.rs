@@ -111,3 +111,18 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Authorization", "expected `Bearer <token>`"))
 }
+
+/// Parses a query string so that an error names the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+    let de =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.unwrap_or("").as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "query".to_owned()
+        } else {
+            path
+        };
+        ApiError::invalid(field, e.inner().to_string())
+    })
+}

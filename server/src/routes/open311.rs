@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::routes::input::body_bytes;
-use crate::store::{Role, Routing};
+use crate::store::Role;
 use crate::{AppState, now_ms};
 
 /// The spec's error answer: a list of `{code, description}`.
@@ -520,12 +520,12 @@ pub async fn create_request(
     };
     let code =
         field("service_code").ok_or_else(|| Open311Failure::bad("service_code", "required"))?;
-    let category = state.category(&code).ok_or_else(|| {
-        Open311Failure(
+    if state.category(&code).is_none() {
+        return Err(Open311Failure(
             StatusCode::NOT_FOUND,
             format!("service_code: no service {code:?}"),
-        )
-    })?;
+        ));
+    }
     let number = |k: &str| -> Result<f64, Open311Failure> {
         field(k)
             .ok_or_else(|| {
@@ -573,19 +573,7 @@ pub async fn create_request(
             Open311Failure::bad(field, e.message)
         })?;
     let source = format!("open311:{}", client.label);
-    let receipt = state
-        .store
-        .submit_report(
-            &sub,
-            &Routing {
-                source: &source,
-                department: &category.department,
-                code_prefix: &state.code_prefix,
-                now_ms: now_ms(),
-            },
-        )
-        .await
-        .map_err(ApiError::from)?;
+    let receipt = state.submit_report(&sub, &source).await?;
     Ok(Json(vec![Open311Created {
         service_request_id: receipt.tracking_code,
         service_notice: None,

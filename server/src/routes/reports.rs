@@ -10,10 +10,9 @@ use citizen_core::report::{
     ReportReceipt, ReportSubmission, ReportView, SupportReceipt, SupportSubmission,
 };
 
+use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody};
 use crate::routes::input::{json_body, uuid_in_path};
-use crate::store::Routing;
-use crate::{AppState, now_ms};
 
 /// Largest JSON body of a report. Far above any valid report, so that an oversized field is
 /// named by the field checks rather than refused as a whole.
@@ -34,21 +33,8 @@ pub async fn submit(
 ) -> Result<Json<ReportReceipt>, ApiError> {
     let sub: ReportSubmission = json_body(body, MAX_REPORT_BODY).await?;
     sub.check(&state.pack.city, |code| state.category(code).is_some())?;
-    let category = state
-        .category(&sub.category)
-        .ok_or_else(|| ApiError::invalid("category", "unknown report category"))?;
-    let source = sub.device_id.to_string();
     let receipt = state
-        .store
-        .submit_report(
-            &sub,
-            &Routing {
-                source: &source,
-                department: &category.department,
-                code_prefix: &state.code_prefix,
-                now_ms: now_ms(),
-            },
-        )
+        .submit_report(&sub, &sub.device_id.to_string())
         .await?;
     Ok(Json(receipt))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiErrorBody};
-use crate::routes::input::{bearer, json_body};
+use crate::routes::input::{bearer, json_body, parse_query};
 use crate::store::{ReportFilter, Role};
 use crate::{AppState, now_ms};
 
@@ -58,18 +58,7 @@ pub async fn queue(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<StaffReport>>, ApiError> {
     let department = department(&state, &headers).await?;
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
-        raw.as_deref().unwrap_or("").as_bytes(),
-    ));
-    let query: QueueQuery = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "query".to_owned()
-        } else {
-            path
-        };
-        ApiError::invalid(field, e.inner().to_string())
-    })?;
+    let query: QueueQuery = parse_query(raw.as_deref())?;
     let filter = match query.status {
         None | Some(QueueStatus::Open) => ReportFilter::Open,
         Some(QueueStatus::Closed) => ReportFilter::Closed,

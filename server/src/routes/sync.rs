@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody};
+use crate::routes::input::parse_query;
 use crate::store::RawSyncPage;
 
 pub const DEFAULT_LIMIT: u32 = 500;
@@ -28,16 +29,7 @@ pub struct SyncQuery {
 impl SyncQuery {
     /// Parses the raw query string so that an error names the parameter at fault.
     pub fn parse(raw: Option<&str>) -> Result<(i64, u32), ApiError> {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(raw.unwrap_or("")));
-        let query: SyncQuery = serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." {
-                "query".to_owned()
-            } else {
-                field
-            };
-            ApiError::invalid(field, e.inner().to_string())
-        })?;
+        let query: SyncQuery = parse_query(raw)?;
         let since = query.since.unwrap_or(0);
         if since < 0 {
             return Err(ApiError::invalid("since", "must not be negative"));
@@ -51,10 +43,6 @@ impl SyncQuery {
         }
         Ok((since, limit))
     }
-}
-
-fn form_urlencoded_parse(raw: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(raw.as_bytes())
 }
 
 /// Changes after `since`, oldest first. Records appear once, in their newest state.

@@ -6,7 +6,7 @@ use citizen_core::{AppError, ReportCategory};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::app::Sync;
+use crate::app::{Sync, ticker};
 use crate::components::load_error::LoadError;
 use crate::components::photo_preview::PhotoPreview;
 use crate::format::{clock, day};
@@ -18,13 +18,7 @@ use crate::pages::reports::category_name;
 pub fn Report(id: Uuid) -> impl IntoView {
     let locale = expect_context::<Locale>();
     let sync = expect_context::<Sync>();
-    let tick = RwSignal::new(0_u32);
-    if let Ok(handle) = set_interval_with_handle(
-        move || tick.update(|t| *t = t.wrapping_add(1)),
-        std::time::Duration::from_millis(1_000),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
+    let tick = ticker(1_000);
     let data = LocalResource::new(move || {
         sync.version.track();
         tick.track();

@@ -7,7 +7,7 @@ use citizen_core::{AppError, ReportCategory};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{Nav, Page, Sync};
+use crate::app::{Nav, Page, Sync, ticker};
 use crate::components::load_error::LoadError;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
@@ -28,13 +28,7 @@ pub fn Reports() -> impl IntoView {
     let locale = expect_context::<Locale>();
     let nav = expect_context::<Nav>();
     let sync = expect_context::<Sync>();
-    let tick = RwSignal::new(0_u32);
-    if let Ok(handle) = set_interval_with_handle(
-        move || tick.update(|t| *t = t.wrapping_add(1)),
-        std::time::Duration::from_millis(REFRESH_MS),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
+    let tick = ticker(REFRESH_MS);
     let data = LocalResource::new(move || {
         sync.version.track();
         tick.track();
