@@ -5,6 +5,7 @@
 use std::io::Cursor;
 
 use citizen_core::Position;
+use citizen_core::photo::{PhotoFileError, PhotoFormat, primary_image};
 use citizen_core::report::PHOTO_LONG_SIDE;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
@@ -16,6 +17,9 @@ const JPEG_QUALITY: u8 = 82;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
+    /// The file is not a photo of a format the app reads, or it is cut off.
+    #[error(transparent)]
+    File(#[from] PhotoFileError),
     #[error("not a photo this app can read: {0}")]
     Unreadable(String),
     #[error("the photo is {width}×{height} pixels, more than this app can process")]
@@ -34,30 +38,32 @@ pub struct ProcessedPhoto {
     pub gps: Option<Position>,
 }
 
-/// Processes a photo as the camera or a file gave it.
+/// Processes a photo as the camera or a file gave it. Only the primary image counts (see
+/// `citizen_core::photo`): a Motion Photo's video or an MPO's second image is dropped with
+/// its metadata. Errors say why the file cannot be used (a HEIC photo is named as such).
 pub fn process(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
     let unreadable = |e: image::ImageError| PhotoError::Unreadable(e.to_string());
+    let primary = primary_image(original)?;
+    let original = primary.bytes;
     let gps = gps_of(original);
-    let mut reader = ImageReader::new(Cursor::new(original))
-        .with_guessed_format()
-        .map_err(|e| PhotoError::Unreadable(e.to_string()))?;
+    let format = match primary.format {
+        PhotoFormat::Jpeg => image::ImageFormat::Jpeg,
+        PhotoFormat::Png => image::ImageFormat::Png,
+        PhotoFormat::WebP => image::ImageFormat::WebP,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(original), format);
     let mut limits = Limits::default();
     limits.max_alloc = Some(1024 * 1024 * 1024);
     reader.limits(limits);
-    // A JPEG that lost its end (a broken transfer from the camera) decodes as half grey
-    // with some decoders: refuse it rather than send half a photo.
-    if reader.format() == Some(image::ImageFormat::Jpeg) {
-        let end = original.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        if !original[..end].ends_with(&[0xFF, 0xD9]) {
-            return Err(PhotoError::Unreadable("the JPEG is cut off".into()));
-        }
-    }
     let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
         return Err(PhotoError::TooLarge { width, height });
     }
-    let orientation = decoder.orientation().map_err(unreadable)?;
+    // An orientation tag that cannot be read is treated as none, as viewers (and the gateway) do.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     image.apply_orientation(orientation);
     let (pixels, width, height) = scale_down(image, PHOTO_LONG_SIDE)?;

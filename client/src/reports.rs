@@ -6,7 +6,7 @@ use citizen_core::report::{
     Delivery, FieldError, MAX_PHOTOS, MyReport, PhotoInfo, PhotoRef, PositionSource, ReportDraft,
     ReportReceipt, ReportStatus, ReportSubmission, ReportView, SupportReceipt, SupportSubmission,
 };
-use citizen_core::{CityInfo, Entity};
+use citizen_core::{CityInfo, Entity, text};
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -258,12 +258,13 @@ impl Store {
             id: draft.id,
             device_id,
             category: draft.category.clone().unwrap_or_default(),
-            description: draft.description.trim().to_owned(),
+            // Text leaves the device as the gateway stores it: NFC, trimmed.
+            description: text::nfc(draft.description.trim_matches(text::is_invisible)),
             position,
-            address: draft.address.clone().filter(|a| !a.trim().is_empty()),
-            ward: draft.ward.clone(),
+            address: text::line(draft.address.as_deref()),
+            ward: text::line(draft.ward.as_deref()),
             photos,
-            contact: draft.contact.clone(),
+            contact: draft.contact.normalized(),
             created_at_ms: now_ms,
         };
         if let Err(e) = submission.check(city, category_exists) {

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Conflict,
     /// The request or a file in it is larger than allowed.
     TooLarge,
+    /// A file is of a format the app does not read (a HEIC photo); the message names it.
+    UnsupportedFormat,
     /// The gateway could not be reached.
     Offline,
     /// The local store failed.
@@ -34,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "error-unauthorized",
             ErrorCode::Conflict => "error-conflict",
             ErrorCode::TooLarge => "error-too-large",
+            ErrorCode::UnsupportedFormat => "error-unsupported-format",
             ErrorCode::Offline => "error-offline",
             ErrorCode::Storage => "error-storage",
             ErrorCode::Internal => "error-internal",

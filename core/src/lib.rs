@@ -7,6 +7,7 @@ pub mod geodesy;
 pub mod i18n;
 pub mod locality;
 pub mod outbox;
+pub mod photo;
 pub mod report;
 pub mod sync;
 pub mod text;

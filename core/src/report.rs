@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::city::{CityInfo, Position};
 use crate::geodesy::distance_m;
+use crate::text::{self, nfc_serde};
 
 pub const MAX_PHOTOS: usize = 5;
 /// Open311 GeoReport v2 caps a request's description at 4 000 characters.
@@ -26,10 +27,7 @@ pub const NEARBY_RADIUS_M: f64 = 50.0;
 
 /// JSON Schema patterns of the rules below, for the gateway's OpenAPI document.
 pub mod patterns {
-    /// Text without control characters other than tab and line breaks.
-    pub const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
-    /// The same, with at least one character that is not a space.
-    pub const NONBLANK_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+    //! Free text has its pattern from [`crate::text::text_pattern`].
     /// 8 to 15 digits, with an optional leading `+` and spaces, dots, dashes or brackets.
     pub const PHONE: &str = r"^\+?[ .()\-]*([0-9][ .()\-]*){8,15}$";
     pub const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s\u0000-\u001F\u007F-\u009F]+\.[^@\s\u0000-\u001F\u007F-\u009F]+$";
@@ -101,9 +99,11 @@ impl FieldError {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub email: Option<String>,
     /// The reporter asked that the department keep their identity to itself.
     #[serde(default)]
@@ -132,13 +132,16 @@ pub struct ReportSubmission {
     pub device_id: Uuid,
     /// A report category code of the city pack.
     pub category: String,
+    /// What is wrong, at most [`MAX_DESCRIPTION_CHARS`] characters as a person counts them;
+    /// stored in NFC.
+    #[serde(deserialize_with = "nfc_serde::string")]
     pub description: String,
     pub position: Position,
     /// Street-level label, most specific first.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub address: Option<String>,
     /// The ward (post-2025 units) the position lies in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub ward: Option<String>,
     #[serde(default)]
     pub photos: Vec<PhotoRef>,
@@ -163,13 +166,18 @@ impl ReportSubmission {
                 format!("unknown report category {:?}", self.category),
             ));
         }
-        check_text("description", &self.description, 1, MAX_DESCRIPTION_CHARS)?;
+        check_text(
+            "description",
+            &self.description,
+            true,
+            MAX_DESCRIPTION_CHARS,
+        )?;
         check_position("position", self.position, city)?;
         if let Some(address) = &self.address {
-            check_text("address", address, 0, MAX_ADDRESS_CHARS)?;
+            check_text("address", address, false, MAX_ADDRESS_CHARS)?;
         }
         if let Some(ward) = &self.ward {
-            check_text("ward", ward, 0, MAX_ADDRESS_CHARS)?;
+            check_text("ward", ward, false, MAX_ADDRESS_CHARS)?;
         }
         if self.photos.len() > MAX_PHOTOS {
             return Err(FieldError::new(
@@ -195,12 +203,30 @@ impl ReportSubmission {
 }
 
 impl Contact {
+    /// The contact as a person typed it, ready to send: each field NFC and trimmed, absent
+    /// when nothing visible is left, and the spaces of a pasted phone number (no-break,
+    /// thin) made plain, as [`Contact::check`] expects.
+    pub fn normalized(&self) -> Contact {
+        let phone = text::line(self.phone.as_deref()).map(|p| {
+            p.chars()
+                .map(|c| if c.is_whitespace() { ' ' } else { c })
+                .collect()
+        });
+        Contact {
+            name: text::line(self.name.as_deref()),
+            phone,
+            email: text::line(self.email.as_deref()),
+            anonymous: self.anonymous,
+        }
+    }
+
+    /// Checks each field; errors name it (`contact.phone`).
     pub fn check(&self) -> Result<(), FieldError> {
         if let Some(name) = &self.name {
-            check_text("contact.name", name, 0, MAX_NAME_CHARS)?;
+            check_text("contact.name", name, false, MAX_NAME_CHARS)?;
         }
         if let Some(phone) = &self.phone {
-            check_text("contact.phone", phone, 0, MAX_PHONE_CHARS)?;
+            check_text("contact.phone", phone, false, MAX_PHONE_CHARS)?;
             let rest = phone.strip_prefix('+').unwrap_or(phone);
             let digits = rest.chars().filter(char::is_ascii_digit).count();
             let allowed = rest
@@ -214,7 +240,7 @@ impl Contact {
             }
         }
         if let Some(email) = &self.email {
-            check_text("contact.email", email, 0, MAX_EMAIL_CHARS)?;
+            check_text("contact.email", email, false, MAX_EMAIL_CHARS)?;
             let plausible = email.split_once('@').is_some_and(|(local, domain)| {
                 let dot = domain
                     .char_indices()
@@ -229,27 +255,7 @@ impl Contact {
     }
 }
 
-/// Checks a free-text field: its length in characters and that it holds no control
-/// characters other than line breaks and tabs.
-pub fn check_text(field: &str, text: &str, min: usize, max: usize) -> Result<(), FieldError> {
-    let chars = text.chars().count();
-    if chars > max {
-        return Err(FieldError::new(
-            field,
-            format!("at most {max} characters, got {chars}"),
-        ));
-    }
-    if text.trim().chars().count() < min {
-        return Err(FieldError::new(field, "must not be empty"));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(FieldError::new(field, "contains control characters"));
-    }
-    Ok(())
-}
+pub use crate::text::check_text;
 
 pub fn check_position(field: &str, p: Position, city: &CityInfo) -> Result<(), FieldError> {
     if !p.lat.is_finite() || !p.lon.is_finite() {
@@ -349,7 +355,7 @@ impl ReportStatus {
 #[serde(deny_unknown_fields)]
 pub struct StatusUpdate {
     pub status: ReportStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nfc_serde::option")]
     pub note: Option<String>,
     /// A completed upload (see `/api/v1/uploads`) showing the fix.
     #[serde(default)]
@@ -378,7 +384,7 @@ impl StatusUpdate {
         }
         let note = self.note.as_deref().unwrap_or("");
         let closing = !self.status.is_open();
-        if closing && note.trim().is_empty() {
+        if closing && !crate::text::has_visible(note) {
             let message = if self.status == ReportStatus::Rejected {
                 "a rejection needs its reason"
             } else {
@@ -386,7 +392,7 @@ impl StatusUpdate {
             };
             return Err(UpdateError::Invalid(FieldError::new("note", message)));
         }
-        check_text("note", note, 0, MAX_NOTE_CHARS).map_err(UpdateError::Invalid)
+        check_text("note", note, false, MAX_NOTE_CHARS).map_err(UpdateError::Invalid)
     }
 }
 

@@ -66,6 +66,7 @@ error-internal = Something went wrong.
 error-unauthorized = Missing or wrong access token.
 error-conflict = This conflicts with what is stored.
 error-too-large = Too large.
+error-unsupported-format = This photo format is not supported. Choose a JPEG or PNG photo (on an iPhone: Settings › Camera › Formats › Most Compatible).
 
 report-status-received = Received
 report-status-assigned = Assigned

@@ -66,6 +66,7 @@ error-internal = Đã có lỗi xảy ra.
 error-unauthorized = Chưa đăng nhập hoặc mã truy cập sai.
 error-conflict = Dữ liệu mâu thuẫn với bản đã lưu.
 error-too-large = Dữ liệu quá lớn.
+error-unsupported-format = Ảnh ở định dạng này chưa được hỗ trợ. Hãy chọn ảnh JPEG hoặc PNG (trên iPhone: Cài đặt › Camera › Định dạng › Tương thích nhất).
 
 report-status-received = Đã tiếp nhận
 report-status-assigned = Đã chuyển cơ quan xử lý

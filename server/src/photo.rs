@@ -1,18 +1,28 @@
 //! What the gateway checks in an uploaded photo before anyone can see it: that it is really a
 //! JPEG, PNG or WebP by its bytes, that it is not a decompression bomb, that it decodes to
-//! the end, and that it carries no metadata (EXIF, XMP, comments) when it is published.
+//! the end, and, for what is published: only the primary image (whatever a phone appended
+//! after it, a Motion Photo's video or an MPO's second image with its own EXIF, is dropped),
+//! no metadata (EXIF, XMP, comments), and the pixels turned as the EXIF orientation said, so
+//! the photo shows as it was taken. The rules for the file are `citizen_core::photo`'s, the
+//! same as the device's.
 
 use std::io::Cursor;
 
 use bytes::Bytes;
+use citizen_core::photo::{PhotoFormat, primary_image};
 use citizen_core::report::{FieldError, MAX_PHOTO_PIXELS};
-use image::{ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use img_parts::ImageEXIF;
 
-/// A photo that passed every check, with its metadata removed.
+/// JPEG quality of a photo the gateway has to turn upright (it is re-encoded only then).
+const JPEG_QUALITY: u8 = 90;
+
+/// A photo that passed every check, as it is published.
 #[derive(Debug, Clone)]
 pub struct CheckedPhoto {
     pub media_type: &'static str,
+    /// Upright width and height, in pixels.
     pub width: u32,
     pub height: u32,
     pub data: Vec<u8>,
@@ -20,26 +30,14 @@ pub struct CheckedPhoto {
 
 /// Checks `data` as a photo; errors name `field`.
 pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
-    let format = image::guess_format(data).map_err(|_| {
-        FieldError::new(
-            field,
-            format!(
-                "not a JPEG, PNG or WebP image (it starts with {})",
-                describe_start(data)
-            ),
-        )
-    })?;
-    let media_type = match format {
-        ImageFormat::Jpeg => "image/jpeg",
-        ImageFormat::Png => "image/png",
-        ImageFormat::WebP => "image/webp",
-        other => {
-            return Err(FieldError::new(
-                field,
-                format!("{other:?} images are not accepted: send a JPEG, PNG or WebP"),
-            ));
-        }
+    let primary = primary_image(data).map_err(|e| FieldError::new(field, e.to_string()))?;
+    let format = match primary.format {
+        PhotoFormat::Jpeg => ImageFormat::Jpeg,
+        PhotoFormat::Png => ImageFormat::Png,
+        PhotoFormat::WebP => ImageFormat::WebP,
     };
+    let media_type = primary.format.media_type();
+    let data = primary.bytes;
     let reader = || {
         let mut reader = ImageReader::with_format(Cursor::new(data), format);
         let mut limits = Limits::default();
@@ -60,20 +58,21 @@ pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
             ),
         ));
     }
-    // Some JPEG decoders fill a cut-off scan with grey instead of failing: a photo that lost
-    // its end in transit must not be published as half an image.
-    if format == ImageFormat::Jpeg {
-        let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        if !data[..end].ends_with(&[0xFF, 0xD9]) {
-            return Err(FieldError::new(
+    let undecodable = |e: image::ImageError| {
+        FieldError::new(field, format!("the {media_type} does not decode: {e}"))
+    };
+    let mut decoder = reader().into_decoder().map_err(undecodable)?;
+    // An orientation tag that cannot be read is treated as none, as viewers do.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    if orientation != Orientation::NoTransforms {
+        return upright(image, orientation, primary.format).map_err(|e| {
+            FieldError::new(
                 field,
-                "the image/jpeg is truncated: it has no end-of-image marker",
-            ));
-        }
+                format!("the {media_type} cannot be turned upright: {e}"),
+            )
+        });
     }
-    reader()
-        .decode()
-        .map_err(|e| FieldError::new(field, format!("the {media_type} does not decode: {e}")))?;
     let data = strip_metadata(format, data)
         .map_err(|e| FieldError::new(field, format!("unreadable {media_type} structure: {e}")))?;
     Ok(CheckedPhoto {
@@ -84,19 +83,60 @@ pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
     })
 }
 
-/// Removes EXIF, XMP, comments and text chunks without re-encoding the pixels. A photo that
-/// has none comes back byte for byte.
+/// Turns the pixels as the orientation tag says and encodes them again, without metadata:
+/// JPEG stays JPEG, PNG stays PNG, a WebP becomes a lossless WebP.
+fn upright(
+    mut image: DynamicImage,
+    orientation: Orientation,
+    format: PhotoFormat,
+) -> Result<CheckedPhoto, image::ImageError> {
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
+    let mut data = Vec::new();
+    match format {
+        PhotoFormat::Jpeg => {
+            let rgb = image.into_rgb8();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut data, JPEG_QUALITY)
+                .encode_image(&rgb)?;
+        }
+        PhotoFormat::Png => image.write_to(&mut Cursor::new(&mut data), ImageFormat::Png)?,
+        PhotoFormat::WebP => {
+            let rgba = image.into_rgba8();
+            image::codecs::webp::WebPEncoder::new_lossless(&mut data).encode(
+                &rgba,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )?;
+        }
+    }
+    Ok(CheckedPhoto {
+        media_type: format.media_type(),
+        width,
+        height,
+        data,
+    })
+}
+
+/// Removes EXIF, XMP, comments, text chunks and multi-picture indexes without re-encoding
+/// the pixels. A photo that has none comes back byte for byte.
 fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts::Error> {
     let bytes = Bytes::copy_from_slice(data);
     let stripped = match format {
         ImageFormat::Jpeg => {
             let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(bytes)?;
             let before = jpeg.segments().len();
-            // Keep JFIF (APP0), the colour profile (APP2) and Adobe's colour transform (APP14).
-            use img_parts::jpeg::markers::{APP1, APP2, APP14, APP15, COM};
-            let metadata =
-                |m: u8| m == COM || ((APP1..=APP15).contains(&m) && m != APP2 && m != APP14);
-            jpeg.segments_mut().retain(|s| !metadata(s.marker()));
+            // Keep what the pixels need: JFIF (APP0), the colour profile (APP2
+            // `ICC_PROFILE`) and Adobe's colour transform (APP14). An APP2 `MPF` index points
+            // at images that are no longer there, and goes with the rest.
+            use img_parts::jpeg::markers::{APP0, APP1, APP2, APP14, APP15, COM};
+            let keep = |s: &img_parts::jpeg::JpegSegment| match s.marker() {
+                APP0 => s.contents().starts_with(b"JFIF\0"),
+                APP2 => s.contents().starts_with(b"ICC_PROFILE\0"),
+                APP14 => s.contents().starts_with(b"Adobe"),
+                m => m != COM && !(APP1..=APP15).contains(&m),
+            };
+            jpeg.segments_mut().retain(keep);
             if jpeg.segments().len() == before {
                 return Ok(data.to_vec());
             }
@@ -124,21 +164,6 @@ fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts
         _ => return Ok(data.to_vec()),
     };
     Ok(stripped.to_vec())
-}
-
-fn describe_start(data: &[u8]) -> String {
-    if data.starts_with(b"%PDF") {
-        return "%PDF: a PDF document".into();
-    }
-    let head = String::from_utf8_lossy(&data[..data.len().min(16)]).to_lowercase();
-    if head.trim_start().starts_with('<') {
-        return "'<': an HTML or XML document".into();
-    }
-    if data.is_empty() {
-        return "nothing: it is empty".into();
-    }
-    let hex: Vec<String> = data.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("bytes {}", hex.join(" "))
 }
 
 #[cfg(test)]
@@ -203,7 +228,7 @@ mod tests {
             (b"%PDF-1.7 fake".to_vec(), "PDF"),
             (b"<!doctype html><html>".to_vec(), "HTML"),
             (Vec::new(), "empty"),
-            (b"GIF89a\x01\x00\x01\x00".to_vec(), "Gif"),
+            (b"GIF89a\x01\x00\x01\x00".to_vec(), "GIF"),
             (truncated, "truncated"),
         ];
         for (data, expected) in table {

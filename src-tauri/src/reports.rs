@@ -5,6 +5,7 @@ use base64::Engine as _;
 use citizen_client::photo;
 use citizen_client::syncer::now_ms;
 use citizen_core::locality::{Locality, WardChoice};
+use citizen_core::photo::PhotoFileError;
 use citizen_core::report::{
     MyReport, NEARBY_RADIUS_M, PhotoInfo, ReportDraft, ReportView, nearby_open,
 };
@@ -78,7 +79,12 @@ pub async fn add_photo(
     let processed = tauri::async_runtime::spawn_blocking(move || photo::process(&bytes))
         .await
         .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| invalid("photo", e))?;
+        .map_err(|e| match e {
+            photo::PhotoError::File(PhotoFileError::Unsupported { .. }) => {
+                AppError::new(ErrorCode::UnsupportedFormat, e.to_string())
+            }
+            e => invalid("photo", e),
+        })?;
     shell
         .store
         .add_photo(draft_id, &processed, now_ms())

@@ -112,6 +112,7 @@ fn run(root: &Path) -> Result<()> {
 
 /// Installs what is missing, checks format and lints, builds, and runs every test.
 fn test(root: &Path) -> Result<()> {
+    let before = tree_status(root);
     tools::setup(root)?;
     let cargo = &cargo();
     run_cmd(Command::new(cargo).args(["fmt", "--all", "--check"]))?;
@@ -133,7 +134,29 @@ fn test(root: &Path) -> Result<()> {
     tests.env("PATH", tools::path_with_tools(root));
     run_cmd(&mut tests)?;
     openapi_check(root)?;
-    api_fuzz(root)
+    api_fuzz(root)?;
+    let after = tree_status(root);
+    if after != before {
+        bail!(
+            "the test run changed the source tree (it must leave it as it found it):\n\
+             before:\n{}\nafter:\n{}",
+            before.unwrap_or_default(),
+            after.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// `git status` of the source tree (ignored files left out), or `None` outside a git checkout.
+fn tree_status(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Runs a property-based API fuzzer written by others (schemathesis, from PyPI) against a
@@ -194,8 +217,11 @@ fn api_fuzz(root: &Path) -> Result<()> {
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
     // One worker: Debian 12's Python 3.11.2 can fail compiling in two threads at once
     // ("AST constructor recursion depth mismatch", fixed in CPython 3.11.5).
+    // Run from the scratch folder: schemathesis keeps its cache (`.schemathesis/`) in the
+    // working directory, and a test run must leave the tree as it found it.
     run_cmd(
         Command::new(schemathesis)
+            .current_dir(&state)
             .arg("--config-file")
             .arg(root.join("tests/api-fuzz/schemathesis.toml"))
             .arg("run")

@@ -98,7 +98,9 @@ pub fn uuid_in_path(field: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|e| ApiError::invalid(field, format!("not a UUID: {e}")))
 }
 
-/// The token of an `Authorization: Bearer …` header.
+/// The token of an `Authorization: Bearer …` header. The scheme is matched without regard
+/// to case and may be followed by any number of spaces (RFC 9110, 11.1 and 11.4; RFC 6750,
+/// 2.1), so `bearer`, `BEARER` and `Bearer  <token>` all work.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -106,8 +108,10 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
+        .and_then(|v| v.split_once([' ', '\t']))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Authorization", "expected `Bearer <token>`"))
 }
@@ -125,4 +129,32 @@ pub fn parse_query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError
         };
         ApiError::invalid(field, e.inner().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        for (header, token) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("Bearer   abc ", Some("abc")),
+            ("Bearer\tabc", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::header::AUTHORIZATION,
+                HeaderValue::from_str(header).expect("a header value"),
+            );
+            assert_eq!(bearer(&headers).ok(), token, "{header:?}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub mod reports;
 pub mod staff;
 pub mod sync;
 pub mod uploads;
+pub mod w3c_datetime;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -6,18 +6,23 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use citizen_core::report::{Contact, ReportSubmission, ReportView};
-use citizen_core::{Lang, Position, ReportCategory};
+use citizen_core::report::{
+    Contact, MAX_PHOTO_BYTES, PhotoRef, ReportSubmission, ReportView, UploadStart,
+};
+use citizen_core::{Lang, Position, ReportCategory, text};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::routes::input::body_bytes;
+use crate::routes::w3c_datetime;
 use crate::store::Role;
 use crate::{AppState, now_ms};
 
@@ -117,6 +122,20 @@ pub struct Open311Request {
     pub long: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+}
+
+/// The same form as multipart, with a photo.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the form for the OpenAPI document; the handler reads the parts"
+)]
+pub struct Open311NewRequestWithMedia {
+    #[serde(flatten)]
+    pub form: Open311NewRequest,
+    /// A JPEG, PNG or WebP photo of at most 10 MiB; published without its metadata.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub media: Option<Vec<u8>>,
 }
 
 /// The form of a new request (the fields this gateway reads).
@@ -338,11 +357,10 @@ fn request(state: &AppState, r: &ReportView, lang: Lang) -> Open311Request {
     }
 }
 
-fn parse_date(field: &str, value: &str) -> Result<i64, Open311Failure> {
-    let at = OffsetDateTime::parse(value, &Rfc3339)
-        .map_err(|e| Open311Failure::bad(field, format!("not a W3C date-time: {e}")))?;
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| Open311Failure::bad(field, "out of range"))
+/// A `start_date`/`end_date` filter as a span of ms (see [`w3c_datetime::parse`]), in the
+/// city's time where it gives no zone.
+fn parse_date(field: &str, value: &str) -> Result<w3c_datetime::Span, Open311Failure> {
+    w3c_datetime::parse(value, VIETNAM).map_err(|e| Open311Failure::bad(field, e))
 }
 
 /// Reports, newest first; by default those of the last 90 days, at most 1 000.
@@ -351,8 +369,8 @@ fn parse_date(field: &str, value: &str) -> Result<i64, Open311Failure> {
         ("jurisdiction_id" = Option<String>, Query, description = "The city's id; optional"),
         ("service_request_id" = Option<String>, Query, description = "Comma-separated ids; the other filters are then ignored"),
         ("service_code" = Option<String>, Query, description = "Comma-separated service codes"),
-        ("start_date" = Option<String>, Query, format = DateTime, description = "Earliest requested_datetime (W3C date-time)"),
-        ("end_date" = Option<String>, Query, format = DateTime, description = "Latest requested_datetime (W3C date-time)"),
+        ("start_date" = Option<String>, Query, description = "Earliest requested_datetime: a W3C date-time in any precision (`2026-11-01`, `2026-11-01T08:30+07:00`); without a zone, the city's time"),
+        ("end_date" = Option<String>, Query, description = "Latest requested_datetime, inclusive (`end_date=2026-11-01` includes that day)"),
         ("status" = Option<String>, Query, pattern = "^((open|closed)(,(open|closed))*)?$", description = "`open`, `closed`, or both comma-separated; empty for both"),
         ("locale" = Option<String>, Query, description = "`vi` (default) or `en`"),
     ),
@@ -377,15 +395,26 @@ pub async fn requests(
         })
     };
     // Every filter is checked, even those a list of ids makes moot.
-    let end = match q.get("end_date") {
-        Some(v) => parse_date("end_date", v)?,
+    // A date alone names a whole day: `end_date=2026-11-01` includes that day.
+    let end = match q.get("end_date").filter(|v| !v.is_empty()) {
+        Some(v) => parse_date("end_date", v)?.last_ms,
         None => i64::MAX,
     };
-    let start = match q.get("start_date") {
-        Some(v) => parse_date("start_date", v)?,
+    let start = match q.get("start_date").filter(|v| !v.is_empty()) {
+        Some(v) => parse_date("start_date", v)?.first_ms,
         None if end == i64::MAX => now_ms() - 90 * 86_400_000,
         None => end.saturating_sub(90 * 86_400_000),
     };
+    if start > end {
+        return Err(Open311Failure::bad(
+            "start_date",
+            format!(
+                "{} is after end_date {}: the range is empty",
+                q.get("start_date").map_or("", String::as_str),
+                q.get("end_date").map_or("", String::as_str)
+            ),
+        ));
+    }
     let statuses = list("status");
     if let Some(bad) = statuses
         .iter()
@@ -482,30 +511,131 @@ pub async fn token(
     }]))
 }
 
+/// Largest url-encoded form of a new request.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A new request's form as an Open311 client sends it: its fields (from the body, and from
+/// the query string where a client puts `api_key` or `jurisdiction_id` there), and the photo
+/// of a multipart `media` part.
+#[derive(Debug, Default)]
+pub struct NewRequestForm {
+    pub fields: HashMap<String, String>,
+    pub media: Option<Bytes>,
+}
+
+impl NewRequestForm {
+    /// A field as typed: NFC, trimmed, absent when nothing visible is in it.
+    fn field(&self, key: &str) -> Option<String> {
+        text::line(self.fields.get(key).map(String::as_str))
+    }
+}
+
+/// Reads a new request's body as `application/x-www-form-urlencoded` (the spec's form; also
+/// what a body without a content type is taken as) or `multipart/form-data` (how clients
+/// attach a photo, GeoReport v2.1's `media`). Query-string fields come first, body fields
+/// override them. Errors name the part at fault.
+pub async fn read_form(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: Bytes,
+) -> Result<NewRequestForm, Open311Failure> {
+    let mut form = NewRequestForm {
+        fields: query_map(query),
+        media: None,
+    };
+    let essence = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        None | Some("" | "application/x-www-form-urlencoded") => {
+            if body.len() > MAX_FORM_BYTES {
+                return Err(Open311Failure(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("body: a form is at most {MAX_FORM_BYTES} bytes without a photo"),
+                ));
+            }
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| Open311Failure::bad("body", "not UTF-8 form data"))?;
+            form.fields.extend(query_map(Some(text)));
+        }
+        Some("multipart/form-data") => {
+            let boundary = content_type
+                .and_then(|c| multer::parse_boundary(c).ok())
+                .ok_or_else(|| {
+                    Open311Failure::bad("Content-Type", "multipart/form-data needs a boundary")
+                })?;
+            let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+            let mut parts = multer::Multipart::new(stream, boundary);
+            let broken = |e: multer::Error| {
+                Open311Failure::bad("body", format!("malformed multipart body: {e}"))
+            };
+            while let Some(part) = parts.next_field().await.map_err(broken)? {
+                let name = part.name().unwrap_or_default().to_owned();
+                let is_file = part.file_name().is_some();
+                let data = part.bytes().await.map_err(broken)?;
+                if name == "media" {
+                    if form.media.is_some() {
+                        return Err(Open311Failure::bad("media", "one photo per request"));
+                    }
+                    form.media = Some(data);
+                } else if is_file {
+                    return Err(Open311Failure::bad(
+                        &name,
+                        "a file where a text field belongs: send the photo as the `media` part",
+                    ));
+                } else {
+                    let value = String::from_utf8(data.to_vec())
+                        .map_err(|_| Open311Failure::bad(&name, "not UTF-8 text"))?;
+                    form.fields.insert(name, value);
+                }
+            }
+        }
+        Some(other) => {
+            return Err(Open311Failure::bad(
+                "Content-Type",
+                format!(
+                    "{other} is not read here: send application/x-www-form-urlencoded, or \
+                     multipart/form-data with the photo as `media`"
+                ),
+            ));
+        }
+    }
+    Ok(form)
+}
+
 /// Files a report from an Open311 client (`api_key` from `citizen-server admin
 /// create-api-key`). A position (`lat`, `long`) is required: addresses are not geocoded.
-/// `media_url` is not fetched.
+/// `media_url` is not fetched; a photo sent as the multipart `media` part goes through the
+/// same checks as an upload (format by its bytes, size, decoding, metadata removed).
 #[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
-    request_body(content = Open311NewRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content(
+        (Open311NewRequest = "application/x-www-form-urlencoded"),
+        (Open311NewRequestWithMedia = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "The request is filed", body = Vec<Open311Created>),
         (status = 400, description = "A field is invalid", body = Vec<Open311Error>),
         (status = 403, description = "The api_key is missing or wrong", body = Vec<Open311Error>),
         (status = 404, description = "Unknown jurisdiction or service", body = Vec<Open311Error>),
-        (status = 413, description = "The body is too large", body = Vec<Open311Error>),
+        (status = 413, description = "The body or the photo is too large", body = Vec<Open311Error>),
+        (status = 422, description = "The photo is not a JPEG, PNG or WebP that decodes", body = Vec<Open311Error>),
     ))]
 pub async fn create_request(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Vec<Open311Created>>, Open311Failure> {
-    let bytes = body_bytes(body, 64 * 1024).await?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Open311Failure::bad("body", "not UTF-8 form data"))?;
-    let q = query_map(Some(text));
-    check_jurisdiction(&state, &q)?;
-    let client = match q.get("api_key") {
-        Some(key) if !key.is_empty() => state.store.credential(key).await?,
-        _ => None,
+    let limit = usize::try_from(MAX_PHOTO_BYTES).unwrap_or(usize::MAX) + MAX_FORM_BYTES;
+    let bytes = body_bytes(body, limit).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let form = read_form(content_type, raw.as_deref(), bytes).await?;
+    check_jurisdiction(&state, &form.fields)?;
+    let client = match form.field("api_key") {
+        Some(key) => state.store.credential(&key).await?,
+        None => None,
     };
     let Some(client) = client.filter(|c| c.role == Role::Client) else {
         return Err(Open311Failure(
@@ -513,13 +643,9 @@ pub async fn create_request(
             "api_key: missing or not a valid key".into(),
         ));
     };
-    let field = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let code =
-        field("service_code").ok_or_else(|| Open311Failure::bad("service_code", "required"))?;
+    let code = form
+        .field("service_code")
+        .ok_or_else(|| Open311Failure::bad("service_code", "required"))?;
     if state.category(&code).is_none() {
         return Err(Open311Failure(
             StatusCode::NOT_FOUND,
@@ -527,7 +653,7 @@ pub async fn create_request(
         ));
     }
     let number = |k: &str| -> Result<f64, Open311Failure> {
-        field(k)
+        form.field(k)
             .ok_or_else(|| {
                 Open311Failure::bad(k, "required: this server does not geocode address_string")
             })?
@@ -538,40 +664,52 @@ pub async fn create_request(
         lat: number("lat")?,
         lon: number("long")?,
     };
-    let name = match (field("first_name"), field("last_name")) {
+    let name = match (form.field("first_name"), form.field("last_name")) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (f, l) => f.or(l),
     };
-    let sub = ReportSubmission {
+    let mut sub = ReportSubmission {
         id: Uuid::now_v7(),
         device_id: Uuid::nil(),
         category: code,
-        description: field("description").unwrap_or_default(),
+        description: form.field("description").unwrap_or_default(),
         position,
-        address: field("address_string"),
+        address: form.field("address_string"),
         ward: None,
         photos: Vec::new(),
         contact: Contact {
             name,
-            phone: field("phone"),
-            email: field("email"),
+            phone: form.field("phone"),
+            email: form.field("email"),
             anonymous: false,
-        },
+        }
+        .normalized(),
         created_at_ms: now_ms(),
     };
+    let open311_name = |field: &str| -> String {
+        // Open311 calls the fields by its own names.
+        match field {
+            "position" => "lat/long",
+            "address" => "address_string",
+            "contact.name" => "first_name/last_name",
+            "contact.phone" => "phone",
+            "contact.email" => "email",
+            "photo" | "body" => "media",
+            other => other,
+        }
+        .to_owned()
+    };
     sub.check(&state.pack.city, |c| state.category(c).is_some())
-        .map_err(|e| {
-            // Open311 calls the fields by its own names.
-            let field = match e.field.as_str() {
-                "position" => "lat/long",
-                "address" => "address_string",
-                "contact.name" => "first_name/last_name",
-                "contact.phone" => "phone",
-                "contact.email" => "email",
-                other => other,
-            };
-            Open311Failure::bad(field, e.message)
-        })?;
+        .map_err(|e| Open311Failure::bad(&open311_name(&e.field), e.message))?;
+    // The photo is stored only once the rest of the request is known to be good, through the
+    // same path as a device's upload.
+    if let Some(media) = &form.media {
+        sub.photos.push(
+            store_media(&state, media)
+                .await
+                .map_err(|e| rename_field(e, &open311_name))?,
+        );
+    }
     let source = format!("open311:{}", client.label);
     let receipt = state.submit_report(&sub, &source).await?;
     Ok(Json(vec![Open311Created {
@@ -579,6 +717,52 @@ pub async fn create_request(
         service_notice: None,
         account_id: None,
     }]))
+}
+
+/// Stores a whole photo as a completed upload (checked as every upload is), for a report to
+/// refer to.
+async fn store_media(state: &AppState, media: &[u8]) -> Result<PhotoRef, ApiError> {
+    if media.is_empty() {
+        return Err(ApiError::invalid("media", "an empty file"));
+    }
+    if media.len() as u64 > MAX_PHOTO_BYTES {
+        return Err(ApiError::too_large(
+            "media",
+            format!(
+                "{} bytes is more than the {MAX_PHOTO_BYTES} allowed",
+                media.len()
+            ),
+        ));
+    }
+    let start = UploadStart {
+        id: Uuid::now_v7(),
+        size: media.len() as u64,
+        sha256: format!("{:x}", Sha256::digest(media)),
+    };
+    state.store.start_upload(&start, now_ms()).await?;
+    state.store.append_chunk(start.id, 0, media).await?;
+    Ok(PhotoRef {
+        id: start.id,
+        sha256: start.sha256,
+        size: start.size,
+    })
+}
+
+/// An API error with its field called by Open311's name.
+fn rename_field(e: ApiError, name: &impl Fn(&str) -> String) -> Open311Failure {
+    let status = e.status();
+    let body = e.body();
+    match body.field {
+        Some(field) => {
+            let message = body
+                .message
+                .strip_prefix(&format!("{field}: "))
+                .unwrap_or(&body.message)
+                .to_owned();
+            Open311Failure(status, format!("{}: {message}", name(&field)))
+        }
+        None => Open311Failure(status, body.message),
+    }
 }
 
 #[cfg(test)]

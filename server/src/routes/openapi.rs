@@ -8,6 +8,7 @@ use citizen_core::report::{
     MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS,
     MAX_PHONE_CHARS, MAX_PHOTO_BYTES, MAX_PHOTOS, patterns,
 };
+use citizen_core::text::{CODE_POINTS_PER_CHAR, text_pattern};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
@@ -70,12 +71,19 @@ pub fn document_json(pack: Option<&CityPack>) -> serde_json::Result<String> {
 /// so a client generated from the document, or a fuzzer, sends what the gateway accepts.
 pub fn document(pack: Option<&CityPack>) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    let text = |max: usize| json!({"maxLength": max, "pattern": patterns::TEXT});
+    // Lengths are checked in characters as a person counts them (grapheme clusters); a JSON
+    // Schema length counts code points, of which a character may take several.
+    let text = |max: usize| {
+        json!({"maxLength": max * CODE_POINTS_PER_CHAR, "pattern": text_pattern(false),
+            "description": format!("At most {max} characters as a person counts them (grapheme clusters), stored in Unicode NFC.")})
+    };
     let rules = [
         (
             "ReportSubmission",
             "description",
-            json!({"minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS, "pattern": patterns::NONBLANK_TEXT}),
+            json!({"minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS * CODE_POINTS_PER_CHAR,
+                "pattern": text_pattern(true),
+                "description": format!("What is wrong: at most {MAX_DESCRIPTION_CHARS} characters as a person counts them (grapheme clusters), with at least one visible character; stored in Unicode NFC.")}),
         ),
         ("ReportSubmission", "address", text(MAX_ADDRESS_CHARS)),
         ("ReportSubmission", "ward", text(MAX_ADDRESS_CHARS)),
@@ -127,9 +135,27 @@ pub fn document(pack: Option<&CityPack>) -> Value {
         "/components/schemas/StatusUpdate",
         json!({
             "if": {"properties": {"status": {"enum": ["resolved", "rejected"]}}, "required": ["status"]},
-            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": patterns::NONBLANK_TEXT}}}
+            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": text_pattern(true)}}}
         }),
     );
+    // Open311 dates in every W3C precision a schema can state: a date-time, a date, a month
+    // or a year (a time to the minute without seconds is accepted too). Empty means no filter.
+    let w3c = json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "pattern": "^[0-9]{4}(-(0[1-9]|1[0-2]))?$"},
+        {"type": "string", "maxLength": 0},
+    ]});
+    for name in ["start_date", "end_date"] {
+        if let Some(params) = doc
+            .pointer_mut("/paths/~1open311~1v2~1requests.json/get/parameters")
+            .and_then(Value::as_array_mut)
+        {
+            for param in params.iter_mut().filter(|p| p["name"] == name) {
+                param["schema"] = w3c.clone();
+            }
+        }
+    }
     if let Some(pack) = pack {
         let codes: Vec<&str> = pack.categories.iter().map(|c| c.code.as_str()).collect();
         extend(

@@ -58,7 +58,8 @@ pub async fn get(
         .ok_or(ApiError::NotFound)
 }
 
-/// "Me too": adds a device's voice to an open report; once per device.
+/// "Me too": adds a device's voice to an open report; once per device. A report that is
+/// resolved or rejected takes no more (409), except the repeat of one already counted.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/supports", tag = "reports",
     params(("id" = uuid::Uuid, Path, description = "The report's id")),
     request_body = SupportSubmission,
@@ -66,7 +67,7 @@ pub async fn get(
         (status = 200, description = "Counted (now or before)", body = SupportReceipt),
         (status = 400, description = "A field is invalid", body = ApiErrorBody),
         (status = 404, description = "No such report", body = ApiErrorBody),
-        (status = 409, description = "The op id was used for another report", body = ApiErrorBody),
+        (status = 409, description = "The op id was used for another report, or the report is closed", body = ApiErrorBody),
         (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn support(

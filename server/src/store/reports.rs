@@ -217,11 +217,36 @@ impl Store {
                 .bind(sub.op_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-        if same_op.is_some_and(|r| r != report_id.to_string()) {
+        if same_op
+            .as_ref()
+            .is_some_and(|r| *r != report_id.to_string())
+        {
             tx.rollback().await?;
             return Err(ReportError::Conflict(FieldError::new(
                 "op_id",
                 "this op id was used for another report",
+            )));
+        }
+        // "Me too" is for open reports. A repeat of one counted while the report was open
+        // still gets its receipt, so a retry after the report closed is not an error.
+        let counted_before = same_op.is_some()
+            || sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM supports WHERE report_id = ? AND device_id = ?",
+            )
+            .bind(report_id.to_string())
+            .bind(sub.device_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+                > 0;
+        if !view.status.is_open() && !counted_before {
+            tx.rollback().await?;
+            return Err(ReportError::Conflict(FieldError::new(
+                "status",
+                format!(
+                    "report {} is already {}: \"me too\" is for open reports",
+                    view.tracking_code,
+                    view.status.code()
+                ),
             )));
         }
         let added = sqlx::query(
