@@ -159,11 +159,33 @@ fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts
             }
             webp.set_exif(None);
             webp.remove_chunks_by_id(*b"XMP ");
+            clear_metadata_flags(&mut webp);
             webp.encoder().bytes()
         }
         _ => return Ok(data.to_vec()),
     };
     Ok(stripped.to_vec())
+}
+
+/// Clears the EXIF and XMP flags of an extended WebP's `VP8X` header (RFC 9649, 2.7) once
+/// those chunks are gone: a decoder that trusts the flags refuses a file whose flagged
+/// chunk is missing.
+fn clear_metadata_flags(webp: &mut img_parts::webp::WebP) {
+    use img_parts::riff::{RiffChunk, RiffContent};
+    const XMP_FLAG: u8 = 0x04;
+    const EXIF_FLAG: u8 = 0x08;
+    for chunk in webp.chunks_mut().iter_mut() {
+        if chunk.id() != *b"VP8X" {
+            continue;
+        }
+        if let RiffContent::Data(data) = chunk.content() {
+            if let Some(&flags) = data.first() {
+                let mut header = data.to_vec();
+                header[0] = flags & !(XMP_FLAG | EXIF_FLAG);
+                *chunk = RiffChunk::new(*b"VP8X", RiffContent::Data(header.into()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
