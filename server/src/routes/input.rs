@@ -22,8 +22,11 @@ pub async fn body_bytes(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Parses JSON so that an error names the JSON path at fault (`photos[0].sha256`).
+/// Parses JSON so that an error names the JSON path at fault (`photos[0].sha256`). A
+/// leading UTF-8 byte-order mark, which some platforms' HTTP clients write, is ignored (RFC
+/// 8259, 8.1, allows it).
 pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

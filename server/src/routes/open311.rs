@@ -21,6 +21,7 @@ use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::photo;
 use crate::routes::input::body_bytes;
 use crate::routes::w3c_datetime;
 use crate::store::Role;
@@ -734,6 +735,15 @@ async fn store_media(state: &AppState, media: &[u8]) -> Result<PhotoRef, ApiErro
             ),
         ));
     }
+    // Checked before anything is stored, so a refused photo leaves no upload behind.
+    let owned = media.to_vec();
+    tokio::task::spawn_blocking(move || photo::check("media", &owned))
+        .await
+        .map_err(|e| ApiError::Internal(crate::store::StoreError::Task(e.to_string())))?
+        .map_err(|e| ApiError::Unprocessable {
+            field: e.field,
+            message: e.message,
+        })?;
     let start = UploadStart {
         id: Uuid::now_v7(),
         size: media.len() as u64,
