@@ -138,10 +138,21 @@ fn describe_start(data: &[u8]) -> String {
     format!("bytes {}", hex.join(" "))
 }
 
-/// The end of the first JPEG (ITU-T T.81 annex B): marker segments are skipped by their
-/// length (so a thumbnail inside EXIF does not end the image), entropy-coded data is
-/// scanned for the next marker, and the image ends after its first `EOI` (FF D9).
-fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
+/// A marker segment of a JPEG: its marker (the byte after 0xFF) and where its payload (the
+/// bytes after the length field) lies in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JpegSegment {
+    pub marker: u8,
+    pub payload: std::ops::Range<usize>,
+}
+
+/// The marker segments of the first JPEG in `data` (ITU-T T.81 annex B), and where that
+/// image ends (after its first `EOI`, FF D9). Segments are skipped by their length (so a
+/// thumbnail inside EXIF does not end the image), entropy-coded data is scanned for the
+/// next marker, and any number of 0xFF fill bytes may precede a marker (T.81 B.1.1.2).
+/// Bytes where a marker belongs, or a second start of image before the first ends, make
+/// the file malformed or cut off: such a file is refused rather than guessed at.
+pub fn jpeg_segments(data: &[u8]) -> Result<(Vec<JpegSegment>, usize), PhotoFileError> {
     let truncated = |reason| PhotoFileError::Truncated {
         format: PhotoFormat::Jpeg,
         reason,
@@ -151,14 +162,18 @@ fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
         reason,
     };
     const NO_END: &str = "it has no end-of-image marker";
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Err(malformed("it does not start with a start-of-image marker"));
+    }
+    let mut segments = Vec::new();
     let mut i = 2;
     loop {
-        // Decoders skip stray bytes between segments (libjpeg warns "extraneous bytes");
-        // any number of 0xFF fill bytes may precede a marker (T.81 B.1.1.2).
-        while i < data.len() && data[i] != 0xFF {
-            i += 1;
+        match data.get(i) {
+            None => return Err(truncated(NO_END)),
+            Some(0xFF) => {}
+            Some(_) => return Err(malformed("bytes stand where a marker belongs")),
         }
-        while i < data.len() && data[i] == 0xFF {
+        while data.get(i) == Some(&0xFF) {
             i += 1;
         }
         let Some(&marker) = data.get(i) else {
@@ -166,11 +181,15 @@ fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
         };
         i += 1;
         match marker {
-            0xD9 => return Ok(i),
-            // Markers without a length: TEM, RSTn, and a stray SOI.
-            0x01 | 0xD0..=0xD8 => continue,
-            // 0xFF 0x00 outside a scan: not a marker; skip it.
-            0x00 => continue,
+            0xD9 => return Ok((segments, i)),
+            0xD8 => return Err(truncated("a second image starts before the first one ends")),
+            // Markers without a length: TEM and the restart markers.
+            0x01 | 0xD0..=0xD7 => continue,
+            0x00 => {
+                return Err(malformed(
+                    "a stuffed zero byte stands where a marker belongs",
+                ));
+            }
             _ => {}
         }
         let Some(len) = data.get(i..i + 2) else {
@@ -180,10 +199,12 @@ fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
         if len < 2 {
             return Err(malformed("a segment length is below 2"));
         }
+        let payload = i + 2..i + len;
         i += len;
         if i > data.len() {
             return Err(truncated(NO_END));
         }
+        segments.push(JpegSegment { marker, payload });
         if marker == 0xDA {
             // Start of scan: entropy-coded data up to the next marker that is not a stuffed
             // zero byte or a restart marker.
@@ -199,6 +220,29 @@ fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
             }
         }
     }
+}
+
+/// Whether a JPEG segment carries metadata rather than what the pixels need. Kept: JFIF
+/// (APP0 `JFIF`), the colour profile (APP2 `ICC_PROFILE`), Adobe's colour transform (APP14
+/// `Adobe`) and every non-APPn segment. Dropped: every other APPn (EXIF and XMP in APP1,
+/// a multi-picture index in APP2 `MPF` that points at images no longer there, vendor
+/// blocks) and comments (COM).
+pub fn is_jpeg_metadata(marker: u8, payload: &[u8]) -> bool {
+    const APP0: u8 = 0xE0;
+    const APP2: u8 = 0xE2;
+    const APP14: u8 = 0xEE;
+    const COM: u8 = 0xFE;
+    match marker {
+        APP0 => !payload.starts_with(b"JFIF\0"),
+        APP2 => !payload.starts_with(b"ICC_PROFILE\0"),
+        APP14 => !payload.starts_with(b"Adobe"),
+        0xE1..=0xEF | COM => true,
+        _ => false,
+    }
+}
+
+fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
+    jpeg_segments(data).map(|(_, end)| end)
 }
 
 /// The end of a PNG: after the CRC of its `IEND` chunk (PNG spec, 5.3).
@@ -284,13 +328,51 @@ mod tests {
     }
 
     #[test]
-    fn fill_bytes_and_stray_bytes_between_segments_are_tolerated() {
+    fn fill_bytes_are_tolerated_and_stray_bytes_or_a_second_start_are_not() {
         let jpeg = tiny_jpeg();
         let mut padded = jpeg[..2].to_vec();
         padded.extend_from_slice(&[0xFF, 0xFF, 0xFF]);
         padded.extend_from_slice(&jpeg[2..]);
         let image = primary_image(&padded).expect("fill bytes are allowed");
         assert_eq!(image.trailer, 0);
+        // After the APP1 segment (marker, length, payload).
+        let after_app1 = 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]]));
+        let mut stray = jpeg[..after_app1].to_vec();
+        stray.extend_from_slice(b"junk");
+        stray.extend_from_slice(&jpeg[after_app1..]);
+        assert!(matches!(
+            primary_image(&stray),
+            Err(PhotoFileError::Malformed { .. })
+        ));
+        // An image whose end was lost, with the next image of the file following.
+        let mut lost_end = jpeg[..jpeg.len() - 2].to_vec();
+        lost_end.extend_from_slice(&jpeg);
+        assert!(matches!(
+            primary_image(&lost_end),
+            Err(PhotoFileError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn metadata_segments_are_told_from_what_the_pixels_need() {
+        let table: [(u8, &[u8], bool); 9] = [
+            (0xE0, b"JFIF\0\x01\x02", false),
+            (0xE0, b"JFXX\0\x10", true),
+            (0xE1, b"Exif\0\0MM", true),
+            (0xE1, b"http://ns.adobe.com/xap/1.0/\0", true),
+            (0xE2, b"ICC_PROFILE\0\x01\x01", false),
+            (0xE2, b"MPF\0MM", true),
+            (0xEE, b"Adobe\0", false),
+            (0xFE, b"a comment", true),
+            (0xDB, b"\0\x02", false),
+        ];
+        for (marker, payload, metadata) in table {
+            assert_eq!(
+                is_jpeg_metadata(marker, payload),
+                metadata,
+                "{marker:02x} {payload:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::io::Cursor;
 
 use bytes::Bytes;
-use citizen_core::photo::{PhotoFormat, primary_image};
+use citizen_core::photo::{PhotoFormat, is_jpeg_metadata, jpeg_segments, primary_image};
 use citizen_core::report::{FieldError, MAX_PHOTO_PIXELS};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -73,14 +73,42 @@ pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
             )
         });
     }
-    let data = strip_metadata(format, data)
+    let stripped = strip_metadata(format, data)
         .map_err(|e| FieldError::new(field, format!("unreadable {media_type} structure: {e}")))?;
+    if primary.format == PhotoFormat::Jpeg && !clean_jpeg(&stripped) {
+        // The library that removed the segments read the file differently from our own
+        // walk (a damaged file that still decodes): publish fresh pixels rather than bytes
+        // whose metadata we cannot vouch for.
+        tracing::warn!(
+            field,
+            "JPEG structure left metadata after stripping: re-encoded"
+        );
+        return upright(image, Orientation::NoTransforms, primary.format).map_err(|e| {
+            FieldError::new(
+                field,
+                format!("the {media_type} cannot be encoded again: {e}"),
+            )
+        });
+    }
     Ok(CheckedPhoto {
         media_type,
         width,
         height,
-        data,
+        data: stripped,
     })
+}
+
+/// Whether a JPEG is one whole image with no metadata segment anywhere, by our own walk.
+fn clean_jpeg(data: &[u8]) -> bool {
+    match jpeg_segments(data) {
+        Ok((segments, end)) => {
+            end == data.len()
+                && segments
+                    .iter()
+                    .all(|s| !is_jpeg_metadata(s.marker, &data[s.payload.clone()]))
+        }
+        Err(_) => false,
+    }
 }
 
 /// Turns the pixels as the orientation tag says and encodes them again, without metadata:
@@ -126,17 +154,8 @@ fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts
         ImageFormat::Jpeg => {
             let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(bytes)?;
             let before = jpeg.segments().len();
-            // Keep what the pixels need: JFIF (APP0), the colour profile (APP2
-            // `ICC_PROFILE`) and Adobe's colour transform (APP14). An APP2 `MPF` index points
-            // at images that are no longer there, and goes with the rest.
-            use img_parts::jpeg::markers::{APP0, APP1, APP2, APP14, APP15, COM};
-            let keep = |s: &img_parts::jpeg::JpegSegment| match s.marker() {
-                APP0 => s.contents().starts_with(b"JFIF\0"),
-                APP2 => s.contents().starts_with(b"ICC_PROFILE\0"),
-                APP14 => s.contents().starts_with(b"Adobe"),
-                m => m != COM && !(APP1..=APP15).contains(&m),
-            };
-            jpeg.segments_mut().retain(keep);
+            jpeg.segments_mut()
+                .retain(|s| !is_jpeg_metadata(s.marker(), s.contents()));
             if jpeg.segments().len() == before {
                 return Ok(data.to_vec());
             }
