@@ -508,3 +508,102 @@ async fn json_with_a_byte_order_mark_is_read() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn every_way_a_body_can_be_wrong_names_its_field() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let (category, _) = first_two_categories();
+    let good = report(&category, &[]);
+    let edit = |path: &[&str], value: Value| {
+        let mut v = good.clone();
+        let mut at = &mut v;
+        for key in &path[..path.len() - 1] {
+            at = &mut at[*key];
+        }
+        at[path[path.len() - 1]] = value;
+        serde_json::to_vec(&v).expect("json")
+    };
+    let without = |path: &[&str]| {
+        let mut v = good.clone();
+        let mut at = &mut v;
+        for key in &path[..path.len() - 1] {
+            at = &mut at[*key];
+        }
+        at.as_object_mut()
+            .expect("an object")
+            .remove(path[path.len() - 1]);
+        serde_json::to_vec(&v).expect("json")
+    };
+    let photo = json!({"id": Uuid::now_v7(), "sha256": "a".repeat(64), "size": 10});
+    let table: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "an unknown field inside contact",
+            edit(&["contact", "nickname"], json!("Lan")),
+            "contact.nickname",
+        ),
+        (
+            "a missing field",
+            without(&["position", "lat"]),
+            "position.lat",
+        ),
+        (
+            "a missing top-level field",
+            without(&["description"]),
+            "description",
+        ),
+        (
+            "null where text belongs",
+            edit(&["description"], Value::Null),
+            "description",
+        ),
+        (
+            "a number where an object belongs",
+            edit(&["photos"], json!([1])),
+            "photos[0]",
+        ),
+        (
+            "a photo without its hash",
+            edit(&["photos"], json!([{"id": photo["id"], "size": 10}])),
+            "photos[0].sha256",
+        ),
+        (
+            "a time beyond any clock",
+            edit(&["created_at_ms"], json!(1e30)),
+            "created_at_ms",
+        ),
+        (
+            "a boolean as the name",
+            edit(&["contact", "name"], json!(true)),
+            "contact.name",
+        ),
+        ("an array for the whole body", b"[]".to_vec(), "body"),
+        ("an empty body", Vec::new(), "body"),
+        (
+            "a second JSON value after the first",
+            [serde_json::to_vec(&good).expect("json"), b" {}".to_vec()].concat(),
+            "body",
+        ),
+        (
+            "a cut-off body",
+            serde_json::to_vec(&good).expect("json")[..40].to_vec(),
+            "body",
+        ),
+    ];
+    for (what, body, field) in table {
+        let (status, answer) = api
+            .send(
+                Method::POST,
+                "/api/v1/reports",
+                &[("content-type", "application/json")],
+                body,
+            )
+            .await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (400, Some(field)),
+            "{what}: {answer}"
+        );
+    }
+    gw.stop().await;
+}
