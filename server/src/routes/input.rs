@@ -29,12 +29,12 @@ pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Ap
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        // A body that is not JSON, or stops in the middle, is wrong as a whole: the path
-        // where the parser gave up (or `?`) names no field.
-        if e.inner().is_syntax() || e.inner().is_eof() {
+        let path = e.path().to_string();
+        // Where the parser gave up at a place it cannot name (`?`: inside a value it had not
+        // matched to a field yet), the body as a whole is at fault.
+        if (e.inner().is_syntax() || e.inner().is_eof()) && path.contains('?') {
             return ApiError::invalid("body", format!("not valid JSON: {}", e.inner()));
         }
-        let path = e.path().to_string();
         let message = e.inner().to_string();
         // serde reports a missing field at its parent: name the field itself.
         let missing = message
