@@ -25,9 +25,9 @@ pub const PHOTO_LONG_SIDE: u32 = 1_920;
 /// Open reports of the same category closer than this are offered as "me too" targets.
 pub const NEARBY_RADIUS_M: f64 = 50.0;
 
-/// JSON Schema patterns of the rules below, for the gateway's OpenAPI document.
+/// JSON Schema patterns of the rules below, for the gateway's OpenAPI document. Free text
+/// has its pattern from [`crate::text::text_pattern`].
 pub mod patterns {
-    //! Free text has its pattern from [`crate::text::text_pattern`].
     /// 8 to 15 digits, with an optional leading `+` and spaces, dots, dashes or brackets.
     pub const PHONE: &str = r"^\+?[ .()\-]*([0-9][ .()\-]*){8,15}$";
     pub const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s\u0000-\u001F\u007F-\u009F]+\.[^@\s\u0000-\u001F\u007F-\u009F]+$";

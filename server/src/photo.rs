@@ -197,12 +197,12 @@ fn clear_metadata_flags(webp: &mut img_parts::webp::WebP) {
         if chunk.id() != *b"VP8X" {
             continue;
         }
-        if let RiffContent::Data(data) = chunk.content() {
-            if let Some(&flags) = data.first() {
-                let mut header = data.to_vec();
-                header[0] = flags & !(XMP_FLAG | EXIF_FLAG);
-                *chunk = RiffChunk::new(*b"VP8X", RiffContent::Data(header.into()));
-            }
+        if let RiffContent::Data(data) = chunk.content()
+            && let Some(&flags) = data.first()
+        {
+            let mut header = data.to_vec();
+            header[0] = flags & !(XMP_FLAG | EXIF_FLAG);
+            *chunk = RiffChunk::new(*b"VP8X", RiffContent::Data(header.into()));
         }
     }
 }

@@ -322,7 +322,7 @@ pub fn webp_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadat
         return plain;
     }
     let mut webp = img_parts::webp::WebP::from_bytes(plain.into()).expect("our own WebP");
-    let mut vp8x = vec![u8::from(xmp) * 0x04 | u8::from(exif) * 0x08, 0, 0, 0];
+    let mut vp8x = vec![(u8::from(xmp) * 0x04) | (u8::from(exif) * 0x08), 0, 0, 0];
     vp8x.extend_from_slice(&(pixels.width() - 1).to_le_bytes()[..3]);
     vp8x.extend_from_slice(&(pixels.height() - 1).to_le_bytes()[..3]);
     let chunks = webp.chunks_mut();
