@@ -66,13 +66,8 @@ async fn an_invisible_description_is_refused_and_the_draft_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store_with_pack(&dir).await;
     let pack = pack();
-    let mut draft = store.new_draft(1).await.expect("a draft");
-    draft.category = Some(pack.categories[0].code.clone());
+    let mut draft = placed_draft(&store, &pack).await;
     draft.description = "\u{200B}\u{FEFF}".into();
-    draft.position = Some(citizen_core::Position {
-        lon: pack.city.center[0],
-        lat: pack.city.center[1],
-    });
     store.save_draft(&draft).await.expect("saved");
     let err = store
         .submit_draft(

@@ -17,6 +17,41 @@ fn decomposed(text: &str) -> String {
     text.nfd().collect()
 }
 
+/// Asserts a JSON API refusal: its status, the field it names, and words of its message.
+fn assert_refused(answer: &(u16, Value), status: u16, field: &str, words: &str) {
+    let (got, body) = answer;
+    assert_eq!(
+        (*got, body["field"].as_str()),
+        (status, Some(field)),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains(words)),
+        "expected {words:?} in {body}"
+    );
+}
+
+/// Asserts an Open311 refusal: its status, and a description that starts with the field.
+fn assert_open311_refused(answer: &(u16, Value), status: u16, field: &str, words: &str) {
+    let (got, body) = answer;
+    let description = body[0]["description"].as_str().unwrap_or_default();
+    assert_eq!(*got, status, "{body}");
+    assert!(
+        description.starts_with(field) && description.contains(words),
+        "expected {field}: …{words}… in {description:?}"
+    );
+}
+
+/// Sends a valid report of the pack's first category; its receipt.
+async fn accepted_report(api: &Api) -> Value {
+    let (category, _) = first_two_categories();
+    let (status, receipt) = api
+        .json(Method::POST, "/api/v1/reports", &report(&category, &[]))
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+    receipt
+}
+
 async fn get(api: &Api, path: &str) -> (u16, Value) {
     api.send(Method::GET, path, &[], vec![]).await
 }
@@ -66,18 +101,9 @@ async fn decomposed_vietnamese_is_counted_as_seen_and_stored_composed() {
 
     let mut over = report(&category, &[]);
     over["description"] = json!(decomposed(&"Việt ".repeat(801)));
-    let (status, body) = api.json(Method::POST, "/api/v1/reports", &over).await;
-    assert_eq!(
-        (status, body["field"].as_str()),
-        (400, Some("description")),
-        "{body}"
-    );
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("got 4005")),
-        "the count is what a person sees: {body}"
-    );
+    // The count is what a person sees.
+    let answer = api.json(Method::POST, "/api/v1/reports", &over).await;
+    assert_refused(&answer, 400, "description", "got 4005");
     gw.stop().await;
 }
 
@@ -103,10 +129,7 @@ async fn text_of_invisible_characters_is_not_a_description_nor_a_note() {
         "nothing stored"
     );
 
-    let (status, receipt) = api
-        .json(Method::POST, "/api/v1/reports", &report(&category, &[]))
-        .await;
-    assert_eq!(status, 200, "{receipt}");
+    let receipt = accepted_report(&api).await;
     let token = staff_token(&gw, receipt["department"].as_str().expect("department")).await;
     let path = format!(
         "/api/v1/staff/reports/{}/status",
@@ -191,11 +214,7 @@ fn today_in_vietnam() -> String {
 async fn open311_dates_are_read_in_every_w3c_precision() {
     let gw = start().await;
     let api = Api::new(&gw);
-    let (category, _) = first_two_categories();
-    let (status, receipt) = api
-        .json(Method::POST, "/api/v1/reports", &report(&category, &[]))
-        .await;
-    assert_eq!(status, 200, "{receipt}");
+    let receipt = accepted_report(&api).await;
     let code = receipt["tracking_code"].as_str().expect("code").to_owned();
     let today = today_in_vietnam();
     let year = &today[..4];
@@ -238,13 +257,8 @@ async fn open311_dates_are_read_in_every_w3c_precision() {
         ("start_date=2026-02-30", "start_date", "not a calendar date"),
         ("end_date=next+week", "end_date", "not a W3C date-time"),
     ] {
-        let (status, body) = get(&api, &format!("/open311/v2/requests.json?{query}")).await;
-        let description = body[0]["description"].as_str().unwrap_or_default();
-        assert_eq!(status, 400, "{query}: {body}");
-        assert!(
-            description.starts_with(field) && description.contains(words),
-            "{query}: {description}"
-        );
+        let answer = get(&api, &format!("/open311/v2/requests.json?{query}")).await;
+        assert_open311_refused(&answer, 400, field, words);
     }
     gw.stop().await;
 }
@@ -367,7 +381,7 @@ async fn open311_takes_a_multipart_form_with_a_photo() {
     ];
     for (media, status_code, field, words) in refused {
         let (content_type, body) = multipart(&fields, media);
-        let (status, answer) = api
+        let answer = api
             .send(
                 Method::POST,
                 "/open311/v2/requests.json",
@@ -375,12 +389,7 @@ async fn open311_takes_a_multipart_form_with_a_photo() {
                 body,
             )
             .await;
-        let description = answer[0]["description"].as_str().unwrap_or_default();
-        assert_eq!(status, status_code, "{words}: {answer}");
-        assert!(
-            description.starts_with(field) && description.contains(words),
-            "{words}: {description}"
-        );
+        assert_open311_refused(&answer, status_code, field, words);
     }
     let (status, answer) = api
         .send(
@@ -433,11 +442,7 @@ fn portrait_camera_photo() -> Vec<u8> {
 async fn me_too_on_a_closed_report_is_refused_but_a_counted_one_repeats() {
     let gw = start().await;
     let api = Api::new(&gw);
-    let (category, _) = first_two_categories();
-    let (status, receipt) = api
-        .json(Method::POST, "/api/v1/reports", &report(&category, &[]))
-        .await;
-    assert_eq!(status, 200, "{receipt}");
+    let receipt = accepted_report(&api).await;
     let id = receipt["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/reports/{id}/supports");
     let early = json!({"op_id": Uuid::now_v7(), "device_id": Uuid::now_v7()});
@@ -461,18 +466,8 @@ async fn me_too_on_a_closed_report_is_refused_but_a_counted_one_repeats() {
 
     let before = database_snapshot(&gw.app_store).await;
     let late = json!({"op_id": Uuid::now_v7(), "device_id": Uuid::now_v7()});
-    let (status, body) = api.json(Method::POST, &path, &late).await;
-    assert_eq!(
-        (status, body["field"].as_str()),
-        (409, Some("status")),
-        "{body}"
-    );
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("already resolved")),
-        "{body}"
-    );
+    let answer = api.json(Method::POST, &path, &late).await;
+    assert_refused(&answer, 409, "status", "already resolved");
     let (status, body) = api.json(Method::POST, &path, &early).await;
     assert_eq!(
         (status, &body["supporters"]),

@@ -267,17 +267,18 @@ pub fn jpeg_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadat
     out
 }
 
+/// `pixels` in a lossless format (PNG, or WebP, which the image crate writes lossless).
+fn lossless(pixels: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(pixels.clone())
+        .write_to(&mut out, format)
+        .expect("encodes in memory");
+    out.into_inner()
+}
+
 /// `pixels` as a PNG with `metadata` chunks (`eXIf`, XMP in `iTXt`, a `tEXt` comment).
 pub fn png_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadata]) -> Vec<u8> {
-    let mut plain = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut plain)
-        .write_image(
-            pixels,
-            pixels.width(),
-            pixels.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .expect("encodes in memory");
+    let plain = lossless(pixels, image::ImageFormat::Png);
     let mut png = img_parts::png::Png::from_bytes(plain.into()).expect("our own PNG");
     for block in metadata {
         let chunk = match block {
@@ -307,15 +308,7 @@ pub fn png_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadata
 /// format (`VP8X`) that metadata needs, with its flags set as a camera app sets them.
 pub fn webp_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadata]) -> Vec<u8> {
     use img_parts::riff::{RiffChunk, RiffContent};
-    let mut plain = Vec::new();
-    image::codecs::webp::WebPEncoder::new_lossless(&mut plain)
-        .encode(
-            pixels,
-            pixels.width(),
-            pixels.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .expect("encodes in memory");
+    let plain = lossless(pixels, image::ImageFormat::WebP);
     let exif = metadata.contains(&Metadata::Exif);
     let xmp = metadata.contains(&Metadata::Xmp);
     if !exif && !xmp {
