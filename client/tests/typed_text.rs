@@ -19,21 +19,26 @@ async fn store_with_pack(dir: &tempfile::TempDir) -> Store {
     store
 }
 
+/// A new draft of the pack's first category, placed at the city centre.
+async fn placed_draft(store: &Store, pack: &CityPack) -> citizen_core::report::ReportDraft {
+    let mut draft = store.new_draft(1).await.expect("a draft");
+    draft.category = Some(pack.categories[0].code.clone());
+    draft.position = Some(citizen_core::Position {
+        lon: pack.city.center[0],
+        lat: pack.city.center[1],
+    });
+    draft
+}
+
 #[tokio::test]
 async fn typed_text_is_sent_composed_and_trimmed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store_with_pack(&dir).await;
     let pack = pack();
-    let mut draft = store.new_draft(1).await.expect("a draft");
-    draft.category = Some(pack.categories[0].code.clone());
-    let typed: String = "  Cống nghẹt, nước tràn vào nhà dân.\u{200B} "
+    let mut draft = placed_draft(&store, &pack).await;
+    draft.description = "  Cống nghẹt, nước tràn vào nhà dân.\u{200B} "
         .nfd()
         .collect();
-    draft.description = typed;
-    draft.position = Some(citizen_core::Position {
-        lon: pack.city.center[0],
-        lat: pack.city.center[1],
-    });
     draft.contact.name = Some("\u{200B}".into());
     draft.contact.phone = Some("0903\u{00A0}123\u{202F}456".into());
     draft.contact.email = Some(" lan@example.vn ".into());

@@ -602,3 +602,46 @@ async fn every_way_a_body_can_be_wrong_names_its_field() {
     }
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_tracking_code_is_found_as_a_person_types_it() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let receipt = accepted_report(&api).await;
+    let code = receipt["tracking_code"].as_str().expect("code");
+    let typed = format!(" {} ", code.to_lowercase());
+    let (status, view) = get(
+        &api,
+        &format!("/api/v1/reports/{}", typed.replace(' ', "%20")),
+    )
+    .await;
+    assert_eq!(
+        (status, &view["tracking_code"]),
+        (200, &json!(code)),
+        "{view}"
+    );
+    let (status, list) = get(
+        &api,
+        &format!("/open311/v2/requests/{}.json", code.to_lowercase()),
+    )
+    .await;
+    assert_eq!(
+        (status, &list[0]["service_request_id"]),
+        (200, &json!(code)),
+        "{list}"
+    );
+    let (status, list) = get(
+        &api,
+        &format!(
+            "/open311/v2/requests.json?service_request_id={}",
+            code.to_lowercase()
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, &list[0]["service_request_id"]),
+        (200, &json!(code)),
+        "{list}"
+    );
+    gw.stop().await;
+}

@@ -430,7 +430,10 @@ pub async fn requests(
     let codes = list("service_code");
     let mut reports = state.store.report_views().await?;
     if let Some(ids) = list("service_request_id") {
-        reports.retain(|r| ids.contains(&r.tracking_code));
+        reports.retain(|r| {
+            ids.iter()
+                .any(|id| id.eq_ignore_ascii_case(&r.tracking_code))
+        });
     } else {
         reports.retain(|r| {
             let received = r.history.first().map_or(r.updated_at_ms, |h| h.at_ms);

@@ -276,12 +276,14 @@ impl Store {
     }
 
     /// A report by its id or its tracking code.
+    /// A tracking code is matched as a person reads it out or types it: without regard to
+    /// case or the spaces around it (`mt00001` is `MT00001`).
     pub async fn report(&self, id_or_code: &str) -> Result<Option<ReportView>, StoreError> {
         let id = match Uuid::parse_str(id_or_code) {
             Ok(id) => Some(id.to_string()),
             Err(_) => {
                 sqlx::query_scalar("SELECT id FROM reports WHERE tracking_code = ?")
-                    .bind(id_or_code)
+                    .bind(id_or_code.trim().to_uppercase())
                     .fetch_optional(&self.pool)
                     .await?
             }
