@@ -211,10 +211,12 @@ fn class_char(c: char) -> String {
 pub mod nfc_serde {
     use super::*;
 
+    /// A string, in NFC.
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         String::deserialize(d).map(|s| nfc(&s))
     }
 
+    /// An optional string, in NFC (use with `#[serde(default)]`: a missing field is `None`).
     pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Option::<String>::deserialize(d).map(|s| s.map(|s| nfc(&s)))
     }

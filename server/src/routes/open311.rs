@@ -125,20 +125,6 @@ pub struct Open311Request {
     pub media_url: Option<String>,
 }
 
-/// The same form as multipart, with a photo.
-#[derive(Debug, utoipa::ToSchema)]
-#[allow(
-    dead_code,
-    reason = "describes the form for the OpenAPI document; the handler reads the parts"
-)]
-pub struct Open311NewRequestWithMedia {
-    #[serde(flatten)]
-    pub form: Open311NewRequest,
-    /// A JPEG, PNG or WebP photo of at most 10 MiB; published without its metadata.
-    #[schema(value_type = Option<String>, format = Binary)]
-    pub media: Option<Vec<u8>>,
-}
-
 /// The form of a new request (the fields this gateway reads).
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(
@@ -614,7 +600,8 @@ pub async fn read_form(
 #[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
     request_body(content(
         (Open311NewRequest = "application/x-www-form-urlencoded"),
-        (Open311NewRequestWithMedia = "multipart/form-data"),
+        // Its schema is the form's plus `media`; see `openapi::document`.
+        ("multipart/form-data"),
     )),
     responses(
         (status = 200, description = "The request is filed", body = Vec<Open311Created>),

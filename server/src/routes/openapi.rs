@@ -8,7 +8,7 @@ use citizen_core::report::{
     MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS,
     MAX_PHONE_CHARS, MAX_PHOTO_BYTES, MAX_PHOTOS, patterns,
 };
-use citizen_core::text::{CODE_POINTS_PER_CHAR, text_pattern};
+use citizen_core::text::text_pattern;
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
@@ -73,15 +73,18 @@ pub fn document(pack: Option<&CityPack>) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     // Lengths are checked in characters as a person counts them (grapheme clusters); a JSON
     // Schema length counts code points, of which a character may take several.
+    // A JSON Schema length counts code points, and a character as a person counts it may
+    // take several (typed decomposed): `maxLength` is what any client may send, and the
+    // gateway also takes longer texts whose characters fit (see `citizen_core::text`).
     let text = |max: usize| {
-        json!({"maxLength": max * CODE_POINTS_PER_CHAR, "pattern": text_pattern(false),
+        json!({"maxLength": max, "pattern": text_pattern(false),
             "description": format!("At most {max} characters as a person counts them (grapheme clusters), stored in Unicode NFC.")})
     };
     let rules = [
         (
             "ReportSubmission",
             "description",
-            json!({"minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS * CODE_POINTS_PER_CHAR,
+            json!({"minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS,
                 "pattern": text_pattern(true),
                 "description": format!("What is wrong: at most {MAX_DESCRIPTION_CHARS} characters as a person counts them (grapheme clusters), with at least one visible character; stored in Unicode NFC.")}),
         ),
@@ -154,6 +157,24 @@ pub fn document(pack: Option<&CityPack>) -> Value {
             for param in params.iter_mut().filter(|p| p["name"] == name) {
                 param["schema"] = w3c.clone();
             }
+        }
+    }
+    // Open311's form as multipart: the same fields, and the photo as `media`. No other
+    // parts: a part's name is an HTTP header value, which not every string can be.
+    if let Some(form) = doc
+        .pointer("/components/schemas/Open311NewRequest")
+        .cloned()
+    {
+        let mut multipart = form;
+        multipart["properties"]["media"] = json!({
+            "type": "string", "format": "binary",
+            "description": "A JPEG, PNG or WebP photo of at most 10 MiB; published without its metadata, turned upright."
+        });
+        multipart["additionalProperties"] = json!(false);
+        if let Some(content) = doc.pointer_mut(
+            "/paths/~1open311~1v2~1requests.json/post/requestBody/content/multipart~1form-data",
+        ) {
+            content["schema"] = multipart;
         }
     }
     if let Some(pack) = pack {
