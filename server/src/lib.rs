@@ -70,6 +70,20 @@ impl AppState {
     }
 }
 
+/// The answer to a request whose handler panicked: the JSON error every 5xx has.
+fn panic_answer() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(error::ApiErrorBody {
+            code: citizen_core::ErrorCode::Internal,
+            field: None,
+            message: "internal error".into(),
+        }),
+    )
+        .into_response()
+}
+
 /// `my-tho` → `MT`: the initials of the city id's parts.
 pub fn code_prefix(city_id: &str) -> String {
     city_id
@@ -117,6 +131,19 @@ impl Application {
             public_url,
         };
         let router = routes::router()
+            // A bug that panics in a handler answers 500 with a log line, not a dropped
+            // connection.
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                |panic: Box<dyn std::any::Any + Send>| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(panic = %message, "a handler panicked");
+                    panic_answer()
+                },
+            ))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {

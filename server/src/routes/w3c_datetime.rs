@@ -136,6 +136,8 @@ fn time_span(
     let offset = match zone {
         "" => local,
         "Z" | "z" => UtcOffset::UTC,
+        // Offsets are ASCII; anything else is no offset (and is sliced by bytes below).
+        _ if !zone.is_ascii() => return None,
         _ => {
             let (sign, rest) = zone.split_at(1);
             let sign: i8 = if sign == "-" { -1 } else { 1 };
@@ -312,9 +314,32 @@ mod tests {
             ("2026-11-01T8:30Z", "not a W3C date-time"),
             ("2026-11-01T08:30:00.Z", "not a W3C date-time"),
             ("1795143600", "not a W3C date-time"),
+            ("2026-11-01T08:30+1é1", "not a W3C date-time"),
+            ("2026-11-01T08:30é", "not a W3C date-time"),
+            ("2026-11-01T08:3é", "not a W3C date-time"),
+            ("2026-11-01Té8:30Z", "not a W3C date-time"),
+            ("2026-é1", "not a W3C date-time"),
         ] {
             let err = parse(value, VN).expect_err(value);
             assert!(err.contains(expected), "{value}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4_096, ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Any text, and any text shaped almost like a date-time, is read or refused:
+        /// never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(
+            text in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[0-9]{4}(-[0-9]{2}(-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{0,12})?)?([Zz]|[+ -][0-9:é€]{1,5}|.{0,3}))?)?)?",
+            ]
+        ) {
+            let _ = parse(&text, VN);
         }
     }
 }
