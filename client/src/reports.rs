@@ -6,7 +6,7 @@ use citizen_core::report::{
     Delivery, FieldError, MAX_PHOTOS, MyReport, PhotoInfo, PhotoRef, PositionSource, ReportDraft,
     ReportReceipt, ReportStatus, ReportSubmission, ReportView, SupportReceipt, SupportSubmission,
 };
-use citizen_core::{CityInfo, Entity, text};
+use citizen_core::{CityInfo, Entity};
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -258,15 +258,16 @@ impl Store {
             id: draft.id,
             device_id,
             category: draft.category.clone().unwrap_or_default(),
-            // Text leaves the device as the gateway stores it: NFC, trimmed.
-            description: text::nfc(draft.description.trim_matches(text::is_invisible)),
+            description: draft.description.clone(),
             position,
-            address: text::line(draft.address.as_deref()),
-            ward: text::line(draft.ward.as_deref()),
+            address: draft.address.clone(),
+            ward: draft.ward.clone(),
             photos,
-            contact: draft.contact.normalized(),
+            contact: draft.contact.clone(),
             created_at_ms: now_ms,
-        };
+        }
+        // Text leaves the device as the gateway stores it.
+        .normalized();
         if let Err(e) = submission.check(city, category_exists) {
             tx.rollback().await?;
             return Err(StoreError::Invalid(e));

@@ -153,6 +153,17 @@ pub struct ReportSubmission {
 }
 
 impl ReportSubmission {
+    /// The submission as every entry point (the app, the JSON API, Open311) stores it: text
+    /// in NFC without invisible characters around it, blank optional text absent, the
+    /// contact tidied (see [`Contact::normalized`]).
+    pub fn normalized(mut self) -> ReportSubmission {
+        self.description = text::nfc(text::trim_invisible(&self.description));
+        self.address = text::line(self.address.as_deref());
+        self.ward = text::line(self.ward.as_deref());
+        self.contact = self.contact.normalized();
+        self
+    }
+
     /// Checks every field that does not need the database; `category_exists` answers for
     /// the city pack's categories.
     pub fn check(
@@ -363,6 +374,13 @@ pub struct StatusUpdate {
 }
 
 impl StatusUpdate {
+    /// The update as it is stored: its note in NFC without invisible characters around it,
+    /// and absent when blank.
+    pub fn normalized(mut self) -> StatusUpdate {
+        self.note = text::line(self.note.as_deref());
+        self
+    }
+
     /// A report only moves forward (else a conflict with its current state); closing it
     /// needs a note (for a rejection, the reason).
     pub fn check(&self, current: ReportStatus) -> Result<(), UpdateError> {

@@ -131,10 +131,31 @@ pub fn has_visible(text: &str) -> bool {
     text.chars().any(|c| !is_invisible(c))
 }
 
+/// `text` without the characters that show nothing at its start and end (spaces, zero-width
+/// characters), taken as whole characters as a person sees them: the variation selector
+/// of "⚠️" or the tags of a flag stay with the character they belong to.
+pub fn trim_invisible(text: &str) -> &str {
+    let mut start = 0;
+    for (at, grapheme) in text.grapheme_indices(true) {
+        if has_visible(grapheme) {
+            start = at;
+            break;
+        }
+        start = at + grapheme.len();
+    }
+    let mut end = start;
+    for (at, grapheme) in text[start..].grapheme_indices(true) {
+        if has_visible(grapheme) {
+            end = start + at + grapheme.len();
+        }
+    }
+    &text[start..end]
+}
+
 /// A one-line text as typed, ready to store: NFC, without the spaces around it (an
 /// autocompleted e-mail address ends with one), and `None` when nothing visible is left.
 pub fn line(text: Option<&str>) -> Option<String> {
-    let text = nfc(text?.trim_matches(is_invisible));
+    let text = nfc(trim_invisible(text?));
     has_visible(&text).then_some(text)
 }
 
@@ -340,6 +361,24 @@ mod tests {
         }
         for c in ['!', 'a', '\u{A1}', '\u{1F573}'] {
             assert!(!is_invisible(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn trimming_keeps_what_belongs_to_a_character() {
+        let table = [
+            (" Ổ gà nguy hiểm ⚠️ ", "Ổ gà nguy hiểm ⚠️"),
+            (
+                "\u{200B}🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}\u{FEFF}",
+                "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            ),
+            ("\u{00A0}a b\u{3000}", "a b"),
+            ("\u{200B}\u{200B}", ""),
+            ("", ""),
+            ("a", "a"),
+        ];
+        for (text, trimmed) in table {
+            assert_eq!(trim_invisible(text), trimmed, "{text:?}");
         }
     }
 

@@ -84,6 +84,7 @@ fn form(api_key: String, service_code: String) -> impl Strategy<Value = Form> {
                         ("service_code".to_owned(), service_code.clone()),
                         ("lat".to_owned(), "10.36".to_owned()),
                         ("long".to_owned(), "106.362".to_owned()),
+                        ("description".to_owned(), "Ổ gà".to_owned()),
                     ],
                 );
             }

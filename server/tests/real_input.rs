@@ -645,3 +645,41 @@ async fn a_tracking_code_is_found_as_a_person_types_it() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn pasted_text_is_tidied_the_same_way_through_the_json_api() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let (category, _) = first_two_categories();
+    let mut sub = report(&category, &[]);
+    sub["description"] = json!(" Ổ gà nguy hiểm ⚠️\u{200B} ");
+    sub["address"] = json!("\u{200B}");
+    sub["contact"] = json!({"name": " Lan ", "phone": "0912\u{00A0}345\u{00A0}678", "email": "lan@example.vn ", "anonymous": false});
+    let (status, receipt) = api.json(Method::POST, "/api/v1/reports", &sub).await;
+    assert_eq!(status, 200, "{receipt}");
+    let id = receipt["id"].as_str().expect("id");
+    let (_, view) = get(&api, &format!("/api/v1/reports/{id}")).await;
+    assert_eq!(
+        view["description"], "Ổ gà nguy hiểm ⚠️",
+        "the emoji keeps its selector"
+    );
+    assert_eq!(
+        view["address"],
+        Value::Null,
+        "an invisible address is no address"
+    );
+    let token = staff_token(&gw, receipt["department"].as_str().expect("department")).await;
+    let (_, queue) = api
+        .send(
+            Method::GET,
+            "/api/v1/staff/reports",
+            &[("authorization", &format!("Bearer {token}"))],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        queue[0]["contact"],
+        json!({"name": "Lan", "phone": "0912 345 678", "email": "lan@example.vn", "anonymous": false})
+    );
+    gw.stop().await;
+}

@@ -673,10 +673,10 @@ pub async fn create_request(
             phone: form.field("phone"),
             email: form.field("email"),
             anonymous: false,
-        }
-        .normalized(),
+        },
         created_at_ms: now_ms(),
-    };
+    }
+    .normalized();
     let open311_name = |field: &str| -> String {
         // Open311 calls the fields by its own names.
         match field {

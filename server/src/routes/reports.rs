@@ -31,7 +31,9 @@ pub async fn submit(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Json<ReportReceipt>, ApiError> {
-    let sub: ReportSubmission = json_body(body, MAX_REPORT_BODY).await?;
+    let sub = json_body::<ReportSubmission>(body, MAX_REPORT_BODY)
+        .await?
+        .normalized();
     sub.check(&state.pack.city, |code| state.category(code).is_some())?;
     let receipt = state
         .submit_report(&sub, &sub.device_id.to_string())

@@ -90,7 +90,9 @@ pub async fn change_status(
     body: Body,
 ) -> Result<Json<ReportView>, ApiError> {
     let department = department(&state, &headers).await?;
-    let update: StatusUpdate = json_body(body, 64 * 1024).await?;
+    let update = json_body::<StatusUpdate>(body, 64 * 1024)
+        .await?
+        .normalized();
     Ok(Json(
         state
             .store
