@@ -75,7 +75,10 @@ async fn decomposed_vietnamese_is_counted_as_seen_and_stored_composed() {
     assert_eq!(status, 200, "3 900 characters fit in 4 000: {receipt}");
     let code = receipt["tracking_code"].as_str().expect("a code");
     let (_, view) = get(&api, &format!("/api/v1/reports/{code}")).await;
-    assert_eq!(view["description"], json!(long), "stored in NFC");
+    assert!(
+        view["description"].as_str() == Some(long.trim_end()),
+        "stored in NFC, without the trailing space"
+    );
     let token = staff_token(&gw, receipt["department"].as_str().expect("department")).await;
     let (_, queue) = api
         .send(
@@ -103,7 +106,7 @@ async fn decomposed_vietnamese_is_counted_as_seen_and_stored_composed() {
     over["description"] = json!(decomposed(&"Việt ".repeat(801)));
     // The count is what a person sees.
     let answer = api.json(Method::POST, "/api/v1/reports", &over).await;
-    assert_refused(&answer, 400, "description", "got 4005");
+    assert_refused(&answer, 400, "description", "got 4004");
     gw.stop().await;
 }
 
