@@ -6,8 +6,8 @@
 use citizen_client::photo;
 use citizen_core::photo::primary_image;
 use citizen_e2e::photos::{
-    COMMENT_MARK, Metadata, SERIAL, Trailer, XMP_MARK, camera_jpeg, jpeg_with, png_with, quadrants,
-    shows_upright, stored_for, webp_with,
+    COMMENT_MARK, Metadata, PROVENANCE_MARK, SERIAL, THUMBNAIL_MARK, Trailer, XMP_MARK,
+    camera_jpeg, jpeg_with, png_with, quadrants, shows_upright, stored_for, webp_with,
 };
 use proptest::prelude::*;
 
@@ -61,7 +61,10 @@ fn a_small_photo_keeps_its_size_and_what_is_not_a_photo_is_refused() {
 
 /// What must never be in a published photo: metadata, and anything a phone appended.
 fn leaks(data: &[u8]) -> Vec<&'static str> {
-    let marks: [(&'static str, &[u8]); 8] = [
+    let marks: [(&'static str, &[u8]); 11] = [
+        ("C2PA manifest", PROVENANCE_MARK.as_bytes()),
+        ("JFIF thumbnail", THUMBNAIL_MARK),
+        ("PNG time", b"tIME"),
         ("EXIF", b"Exif\0"),
         ("camera serial", SERIAL.as_bytes()),
         ("XMP", XMP_MARK.as_bytes()),
@@ -188,7 +191,10 @@ proptest! {
         format in 0usize..3,
         orientation in 1u16..=8,
         metadata in proptest::sample::subsequence(
-            vec![Metadata::Exif, Metadata::Xmp, Metadata::Comment, Metadata::MultiPicture], 0..=4),
+            vec![
+                Metadata::Exif, Metadata::Xmp, Metadata::Comment, Metadata::MultiPicture,
+                Metadata::Provenance, Metadata::ThumbnailOrTime,
+            ], 0..=6),
         trailer in proptest::sample::select(Trailer::ALL.to_vec()),
         half_width in 8u32..24,
         half_height in 8u32..24,
@@ -219,4 +225,29 @@ proptest! {
         prop_assert_eq!(decoded.dimensions(), upright.dimensions(), "device pixels turned");
         shows_upright(&decoded).map_err(|e| TestCaseError::fail(format!("device: {e}")))?;
     }
+}
+
+#[test]
+fn a_photo_turned_upright_keeps_its_colour_profile() {
+    use image::ImageDecoder as _;
+    let upright = quadrants(24, 40);
+    let tagged = jpeg_with(&stored_for(&upright, 6), 6, &[Metadata::Exif]);
+    // A Display P3 profile stands in as 200 recognisable bytes in an APP2 ICC_PROFILE.
+    let profile: Vec<u8> = (0..200u8).collect();
+    let mut app2 = b"ICC_PROFILE\0\x01\x01".to_vec();
+    app2.extend_from_slice(&profile);
+    let mut file = tagged[..2].to_vec();
+    file.extend_from_slice(&[0xFF, 0xE2]);
+    file.extend_from_slice(&u16::try_from(app2.len() + 2).expect("small").to_be_bytes());
+    file.extend(app2);
+    file.extend_from_slice(&tagged[2..]);
+    let checked = citizen_server::photo::check("photo", &file).expect("the gateway takes it");
+    let mut decoder =
+        image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&checked.data)).expect("a JPEG");
+    assert_eq!(
+        decoder.icc_profile().expect("readable"),
+        Some(profile),
+        "the profile goes with the turned pixels"
+    );
+    assert_eq!(leaks(&checked.data), Vec::<&str>::new());
 }

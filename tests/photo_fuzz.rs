@@ -17,6 +17,8 @@ fn seeds() -> Vec<Vec<u8>> {
         Metadata::Xmp,
         Metadata::Comment,
         Metadata::MultiPicture,
+        Metadata::Provenance,
+        Metadata::ThumbnailOrTime,
     ];
     let mut jpeg = jpeg_with(&pixels, 6, &all);
     jpeg.extend(Trailer::SecondImage.bytes());

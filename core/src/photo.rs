@@ -223,22 +223,71 @@ pub fn jpeg_segments(data: &[u8]) -> Result<(Vec<JpegSegment>, usize), PhotoFile
 }
 
 /// Whether a JPEG segment carries metadata rather than what the pixels need. Kept: JFIF
-/// (APP0 `JFIF`), the colour profile (APP2 `ICC_PROFILE`), Adobe's colour transform (APP14
-/// `Adobe`) and every non-APPn segment. Dropped: every other APPn (EXIF and XMP in APP1,
-/// a multi-picture index in APP2 `MPF` that points at images no longer there, vendor
-/// blocks) and comments (COM).
+/// without a thumbnail (APP0 `JFIF`, 14 bytes), the colour profile (APP2 `ICC_PROFILE`),
+/// Adobe's colour transform (APP14 `Adobe`) and every non-APPn segment. Dropped: a JFIF
+/// with a thumbnail (an edited photo's may show the original), every other APPn (EXIF and
+/// XMP in APP1, a multi-picture index in APP2 `MPF` that points at images no longer there,
+/// vendor blocks) and comments (COM).
 pub fn is_jpeg_metadata(marker: u8, payload: &[u8]) -> bool {
     const APP0: u8 = 0xE0;
     const APP2: u8 = 0xE2;
     const APP14: u8 = 0xEE;
     const COM: u8 = 0xFE;
     match marker {
-        APP0 => !payload.starts_with(b"JFIF\0"),
+        APP0 => !(payload.starts_with(b"JFIF\0") && payload.len() <= 14),
         APP2 => !payload.starts_with(b"ICC_PROFILE\0"),
         APP14 => !payload.starts_with(b"Adobe"),
         0xE1..=0xEF | COM => true,
         _ => false,
     }
+}
+
+/// PNG chunks the pixels need (PNG spec, 11.2–11.3): the image, its palette and
+/// transparency, its colour space and pixel density. Everything else is metadata (text,
+/// EXIF, time, C2PA manifests, vendor chunks) or another image (APNG frames).
+pub const PNG_PIXEL_CHUNKS: [&[u8; 4]; 13] = [
+    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
+    b"cICP", b"mDCv", b"cLLi",
+];
+
+/// WebP chunks the pixels need (RFC 9649): the image (lossy, lossless, its alpha), the
+/// extended header and the colour profile. Everything else is metadata (EXIF, XMP, C2PA,
+/// vendor chunks) or animation frames.
+pub const WEBP_PIXEL_CHUNKS: [&[u8; 4]; 5] = [b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ICCP"];
+
+/// The chunk types of a PNG, in order, up to `IEND`.
+pub fn png_chunks(data: &[u8]) -> Result<Vec<[u8; 4]>, PhotoFileError> {
+    let mut kinds = Vec::new();
+    let mut i = 8;
+    while let Some(head) = data.get(i..i + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let kind = [head[4], head[5], head[6], head[7]];
+        kinds.push(kind);
+        i = i.saturating_add(12).saturating_add(len);
+        if &kind == b"IEND" {
+            return Ok(kinds);
+        }
+    }
+    Err(PhotoFileError::Truncated {
+        format: PhotoFormat::Png,
+        reason: "it has no IEND chunk",
+    })
+}
+
+/// The chunk ids of a WebP, in order.
+pub fn webp_chunks(data: &[u8]) -> Result<Vec<[u8; 4]>, PhotoFileError> {
+    let end = webp_end(data)?;
+    let mut ids = Vec::new();
+    let mut i = 12;
+    while let Some(head) = data.get(i..i + 8).filter(|_| i + 8 <= end) {
+        ids.push([head[0], head[1], head[2], head[3]]);
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        i = i
+            .saturating_add(8)
+            .saturating_add(len)
+            .saturating_add(len % 2);
+    }
+    Ok(ids)
 }
 
 fn jpeg_end(data: &[u8]) -> Result<usize, PhotoFileError> {
@@ -279,8 +328,8 @@ fn png_end(data: &[u8]) -> Result<usize, PhotoFileError> {
 /// The end of a WebP: the RIFF chunk's size, padded to an even length (RFC 9649, 2.5).
 fn webp_end(data: &[u8]) -> Result<usize, PhotoFileError> {
     let size = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
-    let end = 8 + size + size % 2;
-    if 8 + size > data.len() {
+    let end = size.saturating_add(8 + size % 2);
+    if size.saturating_add(8) > data.len() {
         return Err(PhotoFileError::Truncated {
             format: PhotoFormat::WebP,
             reason: "the file is shorter than its RIFF size",
@@ -355,8 +404,13 @@ mod tests {
 
     #[test]
     fn metadata_segments_are_told_from_what_the_pixels_need() {
-        let table: [(u8, &[u8], bool); 9] = [
-            (0xE0, b"JFIF\0\x01\x02", false),
+        let table: [(u8, &[u8], bool); 10] = [
+            (0xE0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0", false),
+            (
+                0xE0,
+                b"JFIF\0\x01\x02\0\0\x01\0\x01\x01\x01\xFF\xFF\xFF",
+                true,
+            ),
             (0xE0, b"JFXX\0\x10", true),
             (0xE1, b"Exif\0\0MM", true),
             (0xE1, b"http://ns.adobe.com/xap/1.0/\0", true),

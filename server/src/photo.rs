@@ -9,11 +9,13 @@
 use std::io::Cursor;
 
 use bytes::Bytes;
-use citizen_core::photo::{PhotoFormat, is_jpeg_metadata, jpeg_segments, primary_image};
-use citizen_core::report::{FieldError, MAX_PHOTO_PIXELS};
+use citizen_core::photo::{
+    PNG_PIXEL_CHUNKS, PhotoFormat, WEBP_PIXEL_CHUNKS, is_jpeg_metadata, jpeg_segments, png_chunks,
+    primary_image, webp_chunks,
+};
+use citizen_core::report::{FieldError, MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use img_parts::ImageEXIF;
 
 /// JPEG quality of a photo the gateway has to turn upright (it is re-encoded only then).
 const JPEG_QUALITY: u8 = 90;
@@ -64,31 +66,39 @@ pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
     let mut decoder = reader().into_decoder().map_err(undecodable)?;
     // An orientation tag that cannot be read is treated as none, as viewers do.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // The colour profile goes with re-encoded pixels: without it an iPhone's Display P3
+    // photo would be published washed out.
+    let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    if orientation != Orientation::NoTransforms {
-        return upright(image, orientation, primary.format).map_err(|e| {
-            FieldError::new(
+    let reencode = |image: DynamicImage, orientation, why: &str| {
+        let photo = upright(image, orientation, primary.format, icc.clone())
+            .map_err(|e| FieldError::new(field, format!("the {media_type} {why}: {e}")))?;
+        if photo.data.len() as u64 > MAX_PHOTO_BYTES {
+            return Err(FieldError::new(
                 field,
-                format!("the {media_type} cannot be turned upright: {e}"),
-            )
-        });
+                format!(
+                    "turned upright, the photo is {} bytes, more than the {MAX_PHOTO_BYTES} allowed",
+                    photo.data.len()
+                ),
+            ));
+        }
+        Ok(photo)
+    };
+    if orientation != Orientation::NoTransforms {
+        return reencode(image, orientation, "cannot be turned upright");
     }
     let stripped = strip_metadata(format, data)
         .map_err(|e| FieldError::new(field, format!("unreadable {media_type} structure: {e}")))?;
-    if primary.format == PhotoFormat::Jpeg && !clean_jpeg(&stripped) {
-        // The library that removed the segments read the file differently from our own
-        // walk (a damaged file that still decodes): publish fresh pixels rather than bytes
-        // whose metadata we cannot vouch for.
+    if !only_pixels(primary.format, &stripped) {
+        // The library that removed the metadata read the file differently from our own walk
+        // (a damaged file that still decodes), or the file is an animation: publish fresh
+        // pixels rather than bytes we cannot vouch for.
         tracing::warn!(
             field,
-            "JPEG structure left metadata after stripping: re-encoded"
+            media_type,
+            "photo structure left more than pixels after stripping: re-encoded"
         );
-        return upright(image, Orientation::NoTransforms, primary.format).map_err(|e| {
-            FieldError::new(
-                field,
-                format!("the {media_type} cannot be encoded again: {e}"),
-            )
-        });
+        return reencode(image, Orientation::NoTransforms, "cannot be encoded again");
     }
     Ok(CheckedPhoto {
         media_type,
@@ -98,44 +108,68 @@ pub fn check(field: &str, data: &[u8]) -> Result<CheckedPhoto, FieldError> {
     })
 }
 
-/// Whether a JPEG is one whole image with no metadata segment anywhere, by our own walk.
-fn clean_jpeg(data: &[u8]) -> bool {
-    match jpeg_segments(data) {
-        Ok((segments, end)) => {
-            end == data.len()
-                && segments
+/// Whether a file is one whole image with nothing but what its pixels need, by our own
+/// walk of its structure (see `citizen_core::photo`).
+fn only_pixels(format: PhotoFormat, data: &[u8]) -> bool {
+    let whole = primary_image(data).is_ok_and(|p| p.trailer == 0);
+    whole
+        && match format {
+            PhotoFormat::Jpeg => jpeg_segments(data).is_ok_and(|(segments, _)| {
+                segments
                     .iter()
                     .all(|s| !is_jpeg_metadata(s.marker, &data[s.payload.clone()]))
+            }),
+            PhotoFormat::Png => png_chunks(data)
+                .is_ok_and(|kinds| kinds.iter().all(|k| PNG_PIXEL_CHUNKS.contains(&k))),
+            PhotoFormat::WebP => webp_chunks(data)
+                .is_ok_and(|ids| ids.iter().all(|id| WEBP_PIXEL_CHUNKS.contains(&id))),
         }
-        Err(_) => false,
-    }
 }
 
-/// Turns the pixels as the orientation tag says and encodes them again, without metadata:
-/// JPEG stays JPEG, PNG stays PNG, a WebP becomes a lossless WebP.
+/// Turns the pixels as the orientation tag says and encodes them again with their colour
+/// profile and nothing else: JPEG stays JPEG (quality 90), PNG stays PNG, a WebP becomes a
+/// JPEG (a lossless WebP of a camera photo would be several times its size) unless it has
+/// transparency, which only a lossless WebP keeps here.
 fn upright(
     mut image: DynamicImage,
     orientation: Orientation,
     format: PhotoFormat,
+    icc: Option<Vec<u8>>,
 ) -> Result<CheckedPhoto, image::ImageError> {
+    use image::ImageEncoder as _;
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());
+    let format = match format {
+        PhotoFormat::WebP if !image.color().has_alpha() => PhotoFormat::Jpeg,
+        other => other,
+    };
     let mut data = Vec::new();
     match format {
         PhotoFormat::Jpeg => {
             let rgb = image.into_rgb8();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut data, JPEG_QUALITY)
-                .encode_image(&rgb)?;
+            let mut encoder =
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut data, JPEG_QUALITY);
+            if let Some(icc) = icc {
+                // A profile the encoder cannot carry leaves the photo in sRGB, as before.
+                let _ = encoder.set_icc_profile(icc);
+            }
+            encoder.write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)?;
         }
-        PhotoFormat::Png => image.write_to(&mut Cursor::new(&mut data), ImageFormat::Png)?,
+        PhotoFormat::Png => {
+            let mut encoder = image::codecs::png::PngEncoder::new(&mut data);
+            if let Some(icc) = icc {
+                let _ = encoder.set_icc_profile(icc);
+            }
+            let color = image.color().into();
+            encoder.write_image(image.as_bytes(), width, height, color)?;
+        }
         PhotoFormat::WebP => {
             let rgba = image.into_rgba8();
-            image::codecs::webp::WebPEncoder::new_lossless(&mut data).encode(
-                &rgba,
-                width,
-                height,
-                image::ExtendedColorType::Rgba8,
-            )?;
+            let mut encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut data);
+            if let Some(icc) = icc {
+                let _ = encoder.set_icc_profile(icc);
+            }
+            encoder.write_image(&rgba, width, height, image::ExtendedColorType::Rgba8)?;
         }
     }
     Ok(CheckedPhoto {
@@ -146,8 +180,9 @@ fn upright(
     })
 }
 
-/// Removes EXIF, XMP, comments, text chunks and multi-picture indexes without re-encoding
-/// the pixels. A photo that has none comes back byte for byte.
+/// Keeps what the pixels need and removes the rest (EXIF, XMP, comments, text, multi-picture
+/// indexes, C2PA manifests, vendor chunks; see `citizen_core::photo`) without re-encoding
+/// the pixels. A photo that has nothing else comes back byte for byte.
 fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts::Error> {
     let bytes = Bytes::copy_from_slice(data);
     let stripped = match format {
@@ -165,7 +200,7 @@ fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts
             let mut png = img_parts::png::Png::from_bytes(bytes)?;
             let before = png.chunks().len();
             png.chunks_mut()
-                .retain(|c| !matches!(&c.kind(), b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt"));
+                .retain(|c| PNG_PIXEL_CHUNKS.contains(&&c.kind()));
             if png.chunks().len() == before {
                 return Ok(data.to_vec());
             }
@@ -173,11 +208,12 @@ fn strip_metadata(format: ImageFormat, data: &[u8]) -> Result<Vec<u8>, img_parts
         }
         ImageFormat::WebP => {
             let mut webp = img_parts::webp::WebP::from_bytes(bytes)?;
-            if webp.exif().is_none() && webp.chunk_by_id(*b"XMP ").is_none() {
+            let before = webp.chunks().len();
+            webp.chunks_mut()
+                .retain(|c| WEBP_PIXEL_CHUNKS.contains(&&c.id()));
+            if webp.chunks().len() == before {
                 return Ok(data.to_vec());
             }
-            webp.set_exif(None);
-            webp.remove_chunks_by_id(*b"XMP ");
             clear_metadata_flags(&mut webp);
             webp.encoder().bytes()
         }

@@ -119,7 +119,18 @@ pub enum Metadata {
     Comment,
     /// A multi-picture index (JPEG APP2 `MPF`), as MPO and Ultra HDR files carry.
     MultiPicture,
+    /// A content-credentials (C2PA) manifest naming the place ([`PROVENANCE_MARK`]): PNG
+    /// `caBX`, WebP `C2PA`, JPEG APP11.
+    Provenance,
+    /// A JFIF header with an embedded thumbnail ([`THUMBNAIL_MARK`] in its pixels; JPEG),
+    /// or the time the picture was taken (PNG `tIME`).
+    ThumbnailOrTime,
 }
+
+/// Text inside generated C2PA manifests.
+pub const PROVENANCE_MARK: &str = "c2pa.location=10.36,106.36";
+/// Bytes of a generated JFIF thumbnail.
+pub const THUMBNAIL_MARK: &[u8] = b"THUMBPIXELS!";
 
 /// The camera serial written into generated EXIF blocks.
 pub const SERIAL: &str = "SN-TRAILER-424242";
@@ -261,6 +272,17 @@ pub fn jpeg_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadat
                     b"MPF\0MM\0*\0\0\0\x08\0\x01\xb0\0\0\x07",
                 ));
             }
+            Metadata::Provenance => {
+                let mut app11 = b"JP\0\0".to_vec();
+                app11.extend_from_slice(PROVENANCE_MARK.as_bytes());
+                out.extend(jpeg_segment(0xEB, &app11));
+            }
+            Metadata::ThumbnailOrTime => {
+                // JFIF 1.02 with a 2×2 RGB thumbnail (12 bytes).
+                let mut app0 = b"JFIF\0\x01\x02\0\0\x01\0\x01\x02\x02".to_vec();
+                app0.extend_from_slice(THUMBNAIL_MARK);
+                out.extend(jpeg_segment(0xE0, &app0));
+            }
         }
     }
     out.extend_from_slice(&plain[2..]);
@@ -293,6 +315,12 @@ pub fn png_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadata
                 text.extend_from_slice(COMMENT_MARK.as_bytes());
                 Some((*b"tEXt", text))
             }
+            Metadata::Provenance => {
+                let mut manifest = b"jumb".to_vec();
+                manifest.extend_from_slice(PROVENANCE_MARK.as_bytes());
+                Some((*b"caBX", manifest))
+            }
+            Metadata::ThumbnailOrTime => Some((*b"tIME", vec![0x07, 0xEA, 11, 30, 8, 30, 0])),
             Metadata::MultiPicture => None,
         };
         if let Some((kind, contents)) = chunk {
@@ -311,7 +339,8 @@ pub fn webp_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadat
     let plain = lossless(pixels, image::ImageFormat::WebP);
     let exif = metadata.contains(&Metadata::Exif);
     let xmp = metadata.contains(&Metadata::Xmp);
-    if !exif && !xmp {
+    let provenance = metadata.contains(&Metadata::Provenance);
+    if !exif && !xmp && !provenance {
         return plain;
     }
     let mut webp = img_parts::webp::WebP::from_bytes(plain.into()).expect("our own WebP");
@@ -330,6 +359,12 @@ pub fn webp_with(pixels: &image::RgbImage, orientation: u16, metadata: &[Metadat
         chunks.push(RiffChunk::new(
             *b"XMP ",
             RiffContent::Data(xmp_packet().into()),
+        ));
+    }
+    if provenance {
+        chunks.push(RiffChunk::new(
+            *b"C2PA",
+            RiffContent::Data(PROVENANCE_MARK.as_bytes().to_vec().into()),
         ));
     }
     webp.encoder().bytes().to_vec()
