@@ -129,7 +129,64 @@ async fn a_nearby_report_gets_a_me_too_once_even_from_offline() -> Result<()> {
         let view = store.report_view(report_id).await?.context("the report")?;
         ensure!(view.supporters == 1, "one me-too: {}", view.supporters);
     }
+
+    // A third resident says "me too" offline; the department resolves the report before
+    // they are back online. The gateway refuses it, and the device drops it.
+    let third = device(&dir.path().join("third.db"), &pack).await?;
+    pull_all(&third, &url).await?;
+    third.support(report_id, 2).await?;
+    let token = staff_token(&dir, &found[0].0.department).await?;
+    let resolved = reqwest::Client::new()
+        .post(format!("{url}/api/v1/staff/reports/{report_id}/status"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"status": "resolved", "note": "Đã thu gom."}))
+        .send()
+        .await?;
+    ensure!(
+        resolved.status() == 200,
+        "resolved: {}",
+        resolved.text().await?
+    );
+    Outbox::new(third.clone(), Gateway::new(&url), TIMING)
+        .drain(later)
+        .await?;
+    ensure!(
+        third.outbox_len().await? == 0,
+        "a refused me-too leaves the outbox"
+    );
+    ensure!(
+        !third.supported().await?.contains(&report_id),
+        "and the report is not shown as supported"
+    );
+    pull_all(&third, &url).await?;
+    let view = third.report_view(report_id).await?.context("the report")?;
+    ensure!(
+        view.supporters == 1,
+        "still one me-too: {}",
+        view.supporters
+    );
+    let refused = third.support(report_id, 3).await;
+    ensure!(
+        matches!(&refused, Err(citizen_client::StoreError::Invalid(e)) if e.field == "status"),
+        "a closed report takes no me-too on the device either: {refused:?}"
+    );
+    ensure!(third.outbox_len().await? == 0, "nothing queued");
     let _ = stop.send(());
     let _ = server.await;
     Ok(())
+}
+
+/// A staff token of `department`, made in the gateway's database.
+async fn staff_token(dir: &tempfile::TempDir, department: &str) -> Result<String> {
+    let store =
+        citizen_server::Store::open(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+            .await?;
+    Ok(store
+        .create_token(
+            citizen_server::store::Role::Staff,
+            Some(department),
+            "test",
+            0,
+        )
+        .await?)
 }

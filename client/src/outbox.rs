@@ -47,6 +47,15 @@ impl SendError {
     }
 }
 
+/// The `field` a gateway error answer names, if it names one.
+fn refused_field(body: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .get("field")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// What one drain did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Drained {
@@ -115,10 +124,21 @@ impl Outbox {
                 self.store.report_acknowledged(&receipt).await?;
             }
             OutboxOp::Support { report_id, body } => {
-                let receipt = self.gateway.support_report(*report_id, body).await?;
-                self.store
-                    .support_acknowledged(item.op_id, &receipt)
-                    .await?;
+                match self.gateway.support_report(*report_id, body).await {
+                    Ok(receipt) => {
+                        self.store
+                            .support_acknowledged(item.op_id, &receipt)
+                            .await?;
+                    }
+                    // The report closed before this "me too" arrived: it can never count.
+                    Err(GatewayError::Status { status: 409, body })
+                        if refused_field(&body).as_deref() == Some("status") =>
+                    {
+                        tracing::info!(op = %item.op_id, report = %report_id, "me too refused: the report is closed");
+                        self.store.support_refused(item.op_id, *report_id).await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         Ok(())

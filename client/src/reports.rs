@@ -299,8 +299,22 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("report {}", submission.id)))
     }
 
-    /// "Me too" on a report: stored and queued in one transaction; once per report.
+    /// "Me too" on a report: stored and queued in one transaction; once per report. A report
+    /// this device knows to be resolved or rejected takes none (an error naming `status`):
+    /// "me too" is for open reports, as the gateway also holds.
     pub async fn support(&self, report_id: Uuid, now_ms: i64) -> Result<(), StoreError> {
+        if let Some(view) = self.report_view(report_id).await?
+            && !view.status.is_open()
+        {
+            return Err(StoreError::Invalid(FieldError::new(
+                "status",
+                format!(
+                    "report {} is already {}: \"me too\" is for open reports",
+                    view.tracking_code,
+                    view.status.code()
+                ),
+            )));
+        }
         let device_id = self.device_id().await?;
         let mut tx = self.pool().begin().await?;
         let op_id = Uuid::now_v7();
@@ -327,6 +341,24 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Drops a "me too" the gateway refused because the report closed meanwhile: it can
+    /// never be counted, so it leaves the outbox, and the report is no longer shown as
+    /// supported by this device. One transaction.
+    pub async fn support_refused(&self, op_id: Uuid, report_id: Uuid) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM outbox WHERE op_id = ?")
+            .bind(op_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM my_supports WHERE report_id = ? AND op_id = ?")
+            .bind(report_id.to_string())
+            .bind(op_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

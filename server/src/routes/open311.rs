@@ -563,6 +563,10 @@ pub async fn read_form(
                 let name = part.name().unwrap_or_default().to_owned();
                 let is_file = part.file_name().is_some();
                 let data = part.bytes().await.map_err(broken)?;
+                // A browser form with no file chosen sends an empty `media` part: no photo.
+                if name == "media" && data.is_empty() {
+                    continue;
+                }
                 if name == "media" {
                     if form.media.is_some() {
                         return Err(Open311Failure::bad("media", "one photo per request"));
