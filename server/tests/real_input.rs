@@ -697,3 +697,65 @@ async fn pasted_text_is_tidied_the_same_way_through_the_json_api() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_repeated_field_is_named() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let (category, _) = first_two_categories();
+    let good = serde_json::to_string(&report(&category, &[])).expect("json");
+    let twice = good.replacen('{', "{\"description\": \"x\", ", 1);
+    let answer = api
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            &[("content-type", "application/json")],
+            twice.into_bytes(),
+        )
+        .await;
+    assert_refused(&answer, 400, "description", "duplicate");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn addresses_and_forms_that_are_not_utf8_are_named_in_each_api_s_shape() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let answer = get(&api, "/api/v1/reports/%FF").await;
+    assert_refused(&answer, 400, "path", "UTF-8");
+    let answer = get(&api, "/open311/v2/requests/%FF.json").await;
+    assert_open311_refused(&answer, 400, "path", "UTF-8");
+    let answer = get(&api, "/api/v1/nothing-here").await;
+    assert_eq!(
+        (answer.0, &answer.1["code"]),
+        (404, &json!("not_found")),
+        "{}",
+        answer.1
+    );
+    let answer = get(&api, "/open311/v2/nothing.json").await;
+    assert_open311_refused(&answer, 404, "path", "nothing is served");
+    let key = gw
+        .app_store
+        .create_token(Role::Client, None, "latin-1 client", 0)
+        .await
+        .expect("api key");
+    let (category, _) = first_two_categories();
+    let before = database_snapshot(&gw.app_store).await;
+    let form =
+        format!("api_key={key}&service_code={category}&lat=10.36&long=106.362&description=caf%E9");
+    let answer = api
+        .send(
+            Method::POST,
+            "/open311/v2/requests.json",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.into_bytes(),
+        )
+        .await;
+    assert_open311_refused(&answer, 400, "description", "UTF-8");
+    assert_eq!(
+        database_snapshot(&gw.app_store).await,
+        before,
+        "nothing stored"
+    );
+    gw.stop().await;
+}

@@ -36,9 +36,10 @@ pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Ap
             return ApiError::invalid("body", format!("not valid JSON: {}", e.inner()));
         }
         let message = e.inner().to_string();
-        // serde reports a missing field at its parent: name the field itself.
+        // serde reports a missing or repeated field at its parent: name the field itself.
         let missing = message
             .strip_prefix("missing field `")
+            .or_else(|| message.strip_prefix("duplicate field `"))
             .and_then(|rest| rest.split('`').next());
         let field = match (path.as_str(), missing) {
             (".", Some(name)) => name.to_owned(),
@@ -100,6 +101,25 @@ pub async fn json_body<T: DeserializeOwned + Serialize>(
     limit: usize,
 ) -> Result<T, ApiError> {
     parse_json(&body_bytes(body, limit).await?)
+}
+
+/// A path parameter as text. A parameter that is not UTF-8 once percent-decoded (`%FF`) is
+/// refused naming it, in the JSON error every answer of this API has (axum's own rejection
+/// is plain text).
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(text)| PathText(text))
+            .map_err(|e| ApiError::invalid("path", e.body_text()))
+    }
 }
 
 pub fn uuid_in_path(field: &str, raw: &str) -> Result<Uuid, ApiError> {

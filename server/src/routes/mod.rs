@@ -46,6 +46,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/open311/v2/requests/{file}", get(open311::request_by_id))
         .route("/open311/v2/tokens/{file}", get(open311::token))
+        .fallback(not_found)
         // Each handler reads its body with its own limit and names it in the error.
         .layer(DefaultBodyLimit::disable())
+}
+
+/// An address no resource answers: the JSON error of the API it falls under (Open311's
+/// list, or the gateway's object), not an empty body.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    if path.starts_with("/open311/") {
+        open311::Open311Failure::not_found(format!("path: nothing is served at {path}"))
+            .into_response()
+    } else {
+        crate::error::ApiError::NotFound.into_response()
+    }
 }

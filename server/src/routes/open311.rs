@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use citizen_core::report::{
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::photo;
-use crate::routes::input::body_bytes;
+use crate::routes::input::{PathText, body_bytes};
 use crate::routes::w3c_datetime;
 use crate::store::Role;
 use crate::{AppState, now_ms};
@@ -40,6 +40,11 @@ pub struct Open311Failure(StatusCode, String);
 impl Open311Failure {
     fn bad(field: &str, message: impl std::fmt::Display) -> Self {
         Open311Failure(StatusCode::BAD_REQUEST, format!("{field}: {message}"))
+    }
+
+    /// A 404 with its description.
+    pub fn not_found(description: String) -> Self {
+        Open311Failure(StatusCode::NOT_FOUND, description)
     }
 }
 
@@ -66,6 +71,21 @@ impl IntoResponse for Open311Failure {
             }]),
         )
             .into_response()
+    }
+}
+
+/// A path parameter of an Open311 route, refused in the spec's error shape.
+pub struct Open311Path(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Open311Path {
+    type Rejection = Open311Failure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Open311Failure> {
+        let PathText(text) = PathText::from_request_parts(parts, state).await?;
+        Ok(Open311Path(text))
     }
 }
 
@@ -194,10 +214,33 @@ fn after_working_days(ms: i64, working_days: u32) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(ms)
 }
 
-fn query_map(raw: Option<&str>) -> HashMap<String, String> {
-    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
+/// Reads `application/x-www-form-urlencoded` pairs (a query string or a form body). A value
+/// that is not UTF-8 once percent-decoded (`caf%E9`, Latin-1) is refused naming its key,
+/// rather than stored with replacement characters.
+fn query_map(raw: Option<&str>) -> Result<HashMap<String, String>, Open311Failure> {
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(std::borrow::Cow::into_owned)
+    };
+    let mut pairs = HashMap::new();
+    for piece in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let name = decode(key).map_err(|_| {
+            Open311Failure::bad(
+                &String::from_utf8_lossy(
+                    &percent_encoding::percent_decode_str(key).collect::<Vec<u8>>(),
+                ),
+                "the name is not UTF-8 text",
+            )
+        })?;
+        let value = decode(value).map_err(|_| {
+            Open311Failure::bad(&name, "not UTF-8 text: send the form encoded as UTF-8")
+        })?;
+        pairs.insert(name, value);
+    }
+    Ok(pairs)
 }
 
 fn check_jurisdiction(state: &AppState, q: &HashMap<String, String>) -> Result<(), Open311Failure> {
@@ -262,7 +305,7 @@ pub async fn services(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Open311Service>>, Open311Failure> {
-    let q = query_map(raw.as_deref());
+    let q = query_map(raw.as_deref())?;
     check_jurisdiction(&state, &q)?;
     let lang = lang(&q);
     Ok(Json(
@@ -287,10 +330,10 @@ pub async fn services(
     ))]
 pub async fn service_definition(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Open311Path(file): Open311Path,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Open311ServiceDefinition>, Open311Failure> {
-    check_jurisdiction(&state, &query_map(raw.as_deref()))?;
+    check_jurisdiction(&state, &query_map(raw.as_deref())?)?;
     let code = json_name(&file)?;
     let category = state.category(code).ok_or_else(|| {
         Open311Failure(
@@ -370,7 +413,7 @@ pub async fn requests(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Open311Request>>, Open311Failure> {
-    let q = query_map(raw.as_deref());
+    let q = query_map(raw.as_deref())?;
     check_jurisdiction(&state, &q)?;
     let lang = lang(&q);
     let list = |key: &str| -> Option<Vec<String>> {
@@ -450,10 +493,10 @@ pub async fn requests(
     ))]
 pub async fn request_by_id(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Open311Path(file): Open311Path,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Open311Request>>, Open311Failure> {
-    let q = query_map(raw.as_deref());
+    let q = query_map(raw.as_deref())?;
     check_jurisdiction(&state, &q)?;
     let id = json_name(&file)?;
     let not_found = || {
@@ -483,10 +526,10 @@ pub async fn request_by_id(
     ))]
 pub async fn token(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Open311Path(file): Open311Path,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Open311Token>>, Open311Failure> {
-    check_jurisdiction(&state, &query_map(raw.as_deref()))?;
+    check_jurisdiction(&state, &query_map(raw.as_deref())?)?;
     let token = json_name(&file)?;
     let not_found = || Open311Failure(StatusCode::NOT_FOUND, format!("token: no token {token:?}"));
     let id = Uuid::parse_str(token).map_err(|_| not_found())?;
@@ -530,7 +573,7 @@ pub async fn read_form(
     body: Bytes,
 ) -> Result<NewRequestForm, Open311Failure> {
     let mut form = NewRequestForm {
-        fields: query_map(query),
+        fields: query_map(query)?,
         media: None,
     };
     let essence = content_type
@@ -546,7 +589,7 @@ pub async fn read_form(
             }
             let text = std::str::from_utf8(&body)
                 .map_err(|_| Open311Failure::bad("body", "not UTF-8 form data"))?;
-            form.fields.extend(query_map(Some(text)));
+            form.fields.extend(query_map(Some(text))?);
         }
         Some("multipart/form-data") => {
             let boundary = content_type

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use citizen_core::report::{
@@ -12,7 +12,7 @@ use citizen_core::report::{
 
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody};
-use crate::routes::input::{json_body, uuid_in_path};
+use crate::routes::input::{PathText, json_body, uuid_in_path};
 
 /// Largest JSON body of a report. Far above any valid report, so that an oversized field is
 /// named by the field checks rather than refused as a whole.
@@ -50,7 +50,7 @@ pub async fn submit(
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<ReportView>, ApiError> {
     state
         .store
@@ -74,7 +74,7 @@ pub async fn get(
     ))]
 pub async fn support(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     body: Body,
 ) -> Result<Json<SupportReceipt>, ApiError> {
     let id = uuid_in_path("id", &id)?;
@@ -92,7 +92,7 @@ pub async fn support(
     ))]
 pub async fn photo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Response, ApiError> {
     let id = uuid_in_path("id", &id)?;
     let (media_type, data) = state

@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use citizen_core::report::{ReportView, StaffReport, StatusUpdate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiErrorBody};
-use crate::routes::input::{bearer, json_body, parse_query};
+use crate::routes::input::{PathText, bearer, json_body, parse_query};
 use crate::store::{ReportFilter, Role};
 use crate::{AppState, now_ms};
 
@@ -86,7 +86,7 @@ pub async fn queue(
 pub async fn change_status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     body: Body,
 ) -> Result<Json<ReportView>, ApiError> {
     let department = department(&state, &headers).await?;

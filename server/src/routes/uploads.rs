@@ -4,12 +4,12 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use citizen_core::report::{MAX_PHOTO_BYTES, UploadStart, UploadState, check_sha256};
 
 use crate::error::{ApiError, ApiErrorBody};
-use crate::routes::input::{body_bytes, json_body, uuid_in_path};
+use crate::routes::input::{PathText, body_bytes, json_body, uuid_in_path};
 use crate::{AppState, now_ms};
 
 /// Largest chunk accepted in one `PATCH`.
@@ -55,7 +55,7 @@ pub async fn start(
     ))]
 pub async fn state(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<UploadState>, ApiError> {
     let id = uuid_in_path("id", &id)?;
     Ok(Json(state.store.upload_state(id).await?))
@@ -78,7 +78,7 @@ pub async fn state(
     ))]
 pub async fn append(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UploadState>, ApiError> {
