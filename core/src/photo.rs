@@ -96,14 +96,26 @@ fn sniff(data: &[u8]) -> Result<PhotoFormat, PhotoFileError> {
         return Ok(PhotoFormat::WebP);
     }
     let unsupported = |format| Err(PhotoFileError::Unsupported { format });
-    // ISO base media files (HEIF, AVIF) start with an `ftyp` box naming their brand.
+    // ISO base media files (HEIF, AVIF) start with an `ftyp` box naming their major brand
+    // and the brands they are compatible with (ISO/IEC 14496-12, 4.3): an AVIF may name the
+    // generic `mif1` first and `avif` among the others.
     if data.len() >= 12 && &data[4..8] == b"ftyp" {
-        match &data[8..12] {
-            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
-                return unsupported("HEIC");
-            }
-            b"avif" | b"avis" => return unsupported("AVIF"),
-            _ => {}
+        let size = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let brands: Vec<&[u8]> = std::iter::once(&data[8..12])
+            .chain(
+                data.get(16..size.min(data.len()))
+                    .unwrap_or(&[])
+                    .chunks_exact(4),
+            )
+            .collect();
+        let any = |names: &[&[u8]]| brands.iter().any(|b| names.contains(b));
+        if any(&[b"avif", b"avis"]) {
+            return unsupported("AVIF");
+        }
+        if any(&[
+            b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+        ]) {
+            return unsupported("HEIC");
         }
     }
     if data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a") {
@@ -470,13 +482,17 @@ mod tests {
 
     #[test]
     fn other_formats_are_named() {
-        let table: [(&[u8], &str); 8] = [
+        let table: [(&[u8], &str); 9] = [
             (
                 b"\0\0\0\x18ftypheic\0\0\0\0",
                 "HEIC images are not accepted",
             ),
             (
                 b"\0\0\0\x1cftypavif\0\0\0\0",
+                "AVIF images are not accepted",
+            ),
+            (
+                b"\0\0\0\x18ftypmif1\0\0\0\0avifmif1",
                 "AVIF images are not accepted",
             ),
             (b"GIF89a\x01\x00\x01\x00", "GIF"),

@@ -31,7 +31,8 @@ pub mod patterns {
     /// 8 to 15 digits, with an optional leading `+` and spaces, dots, dashes or brackets.
     pub const PHONE: &str = r"^\+?[ .()\-]*([0-9][ .()\-]*){8,15}$";
     pub const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s\u0000-\u001F\u007F-\u009F]+\.[^@\s\u0000-\u001F\u007F-\u009F]+$";
-    pub const SHA256: &str = "^[0-9a-f]{64}$";
+    /// Hex in either case (.NET's `Convert.ToHexString` writes upper case); stored lower.
+    pub const SHA256: &str = "^[0-9a-fA-F]{64}$";
 }
 
 /// Whole numbers as JSON Schema counts them: `5` and `5.0` alike (serde alone refuses `5.0`
@@ -77,6 +78,11 @@ mod whole {
     }
 }
 
+/// Hex text in lower case, as hashes are stored and compared.
+fn hex_lower<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    String::deserialize(d).map(|s| s.to_ascii_lowercase())
+}
+
 /// A request field that is not acceptable, named by its JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -116,7 +122,8 @@ pub struct Contact {
 #[serde(deny_unknown_fields)]
 pub struct PhotoRef {
     pub id: Uuid,
-    /// Lower-case hex SHA-256 of the photo's bytes.
+    /// Hex SHA-256 of the photo's bytes, read in either case and kept in lower case.
+    #[serde(deserialize_with = "hex_lower")]
     pub sha256: String,
     #[serde(deserialize_with = "whole::u64")]
     pub size: u64,
@@ -512,6 +519,7 @@ pub struct UploadStart {
     pub id: Uuid,
     #[serde(deserialize_with = "whole::u64")]
     pub size: u64,
+    #[serde(deserialize_with = "hex_lower")]
     pub sha256: String,
 }
 

@@ -759,3 +759,46 @@ async fn addresses_and_forms_that_are_not_utf8_are_named_in_each_api_s_shape() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn hashes_in_upper_case_and_open311_values_in_any_case_are_read() {
+    let gw = start().await;
+    let api = Api::new(&gw);
+    let (category, _) = first_two_categories();
+    let photo = jpeg(40, 30, 9);
+    let upper = common::sha(&photo).to_uppercase();
+    let id = Uuid::now_v7();
+    let (status, state) = api
+        .json(
+            Method::POST,
+            "/api/v1/uploads",
+            &json!({"id": id, "size": photo.len(), "sha256": upper}),
+        )
+        .await;
+    assert_eq!(status, 200, "an upper-case hash is a hash: {state}");
+    let (status, state) = api.patch(id, 0, &photo).await;
+    assert_eq!((status, &state["complete"]), (200, &json!(true)), "{state}");
+    let photos = [citizen_core::report::PhotoRef {
+        id,
+        sha256: upper.clone(),
+        size: photo.len() as u64,
+    }];
+    let (status, receipt) = api
+        .json(Method::POST, "/api/v1/reports", &report(&category, &photos))
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+    let code = receipt["tracking_code"].as_str().expect("code");
+    for query in [
+        "status=Open",
+        "status=OPEN,closed",
+        "jurisdiction_id=%20my-tho%20",
+    ] {
+        let (status, list) = get(&api, &format!("/open311/v2/requests.json?{query}")).await;
+        assert_eq!(
+            (status, &list[0]["service_request_id"]),
+            (200, &json!(code)),
+            "{query}: {list}"
+        );
+    }
+    gw.stop().await;
+}

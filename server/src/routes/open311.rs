@@ -158,7 +158,8 @@ pub struct Open311NewRequest {
     /// Required: addresses are not geocoded.
     pub lat: f64,
     pub long: f64,
-    pub description: Option<String>,
+    /// What is wrong (required here: a report says what it is about).
+    pub description: String,
     pub address_string: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -244,8 +245,8 @@ fn query_map(raw: Option<&str>) -> Result<HashMap<String, String>, Open311Failur
 }
 
 fn check_jurisdiction(state: &AppState, q: &HashMap<String, String>) -> Result<(), Open311Failure> {
-    match q.get("jurisdiction_id") {
-        Some(j) if !j.is_empty() && *j != state.pack.city.id => Err(Open311Failure(
+    match q.get("jurisdiction_id").map(|j| j.trim()) {
+        Some(j) if !j.is_empty() && j != state.pack.city.id => Err(Open311Failure(
             StatusCode::NOT_FOUND,
             format!(
                 "jurisdiction_id: {j:?} is not served here (try {:?})",
@@ -401,7 +402,7 @@ fn parse_date(field: &str, value: &str) -> Result<w3c_datetime::Span, Open311Fai
         ("service_code" = Option<String>, Query, description = "Comma-separated service codes"),
         ("start_date" = Option<String>, Query, description = "Earliest requested_datetime: a W3C date-time in any precision (`2026-11-01`, `2026-11-01T08:30+07:00`); without a zone, the city's time"),
         ("end_date" = Option<String>, Query, description = "Latest requested_datetime, inclusive (`end_date=2026-11-01` includes that day)"),
-        ("status" = Option<String>, Query, pattern = "^((open|closed)(,(open|closed))*)?$", description = "`open`, `closed`, or both comma-separated; empty for both"),
+        ("status" = Option<String>, Query, pattern = "^(([oO][pP][eE][nN]|[cC][lL][oO][sS][eE][dD])(,([oO][pP][eE][nN]|[cC][lL][oO][sS][eE][dD]))*)?$", description = "`open`, `closed`, or both comma-separated; empty for both"),
         ("locale" = Option<String>, Query, description = "`vi` (default) or `en`"),
     ),
     responses(
@@ -445,7 +446,12 @@ pub async fn requests(
             ),
         ));
     }
-    let statuses = list("status");
+    // Open311 names the values in lower case; `Open` from a client is meant the same.
+    let statuses = list("status").map(|s| {
+        s.into_iter()
+            .map(|v| v.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    });
     if let Some(bad) = statuses
         .iter()
         .flatten()
