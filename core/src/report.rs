@@ -160,9 +160,10 @@ pub struct ReportSubmission {
 }
 
 impl ReportSubmission {
-    /// The submission as every entry point (the app, the JSON API, Open311) stores it: text
-    /// in NFC without invisible characters around it, blank optional text absent, the
-    /// contact tidied (see [`Contact::normalized`]).
+    /// The submission as a person meant what they typed, where they type it (the app,
+    /// Open311 forms): text in NFC without invisible characters around it, blank optional
+    /// text absent, the contact tidied (see [`Contact::normalized`]). The JSON API takes
+    /// fields as its OpenAPI document states them, in NFC.
     pub fn normalized(mut self) -> ReportSubmission {
         self.description = text::nfc(text::trim_invisible(&self.description));
         self.address = text::line(self.address.as_deref());
@@ -381,13 +382,6 @@ pub struct StatusUpdate {
 }
 
 impl StatusUpdate {
-    /// The update as it is stored: its note in NFC without invisible characters around it,
-    /// and absent when blank.
-    pub fn normalized(mut self) -> StatusUpdate {
-        self.note = text::line(self.note.as_deref());
-        self
-    }
-
     /// A report only moves forward (else a conflict with its current state); closing it
     /// needs a note (for a rejection, the reason).
     pub fn check(&self, current: ReportStatus) -> Result<(), UpdateError> {
@@ -865,5 +859,38 @@ mod tests {
             ["MT00001", "near"],
             "nearest first, only open, same kind"
         );
+    }
+
+    use proptest::prelude::*;
+
+    fn contact_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                '0', '1', '9', ' ', '\u{00A0}', '\t', '+', '-', '.', '(', ')', '@', 'a', 'Z', 'đ',
+                '_',
+            ]),
+            0..20,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        /// The phone and e-mail patterns of the OpenAPI document accept exactly what the
+        /// JSON API's check accepts.
+        #[test]
+        fn contact_patterns_agree_with_the_checks(text in contact_text()) {
+            let phone = regex::Regex::new(patterns::PHONE).expect("a pattern");
+            let accepted = Contact { phone: Some(text.clone()), ..Contact::default() }
+                .check()
+                .is_ok();
+            prop_assert_eq!(phone.is_match(&text), accepted, "phone {:?}", text);
+            let email = regex::Regex::new(patterns::EMAIL).expect("a pattern");
+            let accepted = Contact { email: Some(text.clone()), ..Contact::default() }
+                .check()
+                .is_ok();
+            prop_assert_eq!(email.is_match(&text), accepted, "email {:?}", text);
+        }
     }
 }

@@ -135,9 +135,16 @@ pub fn has_visible(text: &str) -> bool {
 /// characters), taken as whole characters as a person sees them: the variation selector
 /// of "⚠️" or the tags of a flag stay with the character they belong to.
 pub fn trim_invisible(text: &str) -> &str {
+    // Control characters other than tab and line breaks are not trimmed: they are refused
+    // by [`check_text`] wherever they stand, so a client is told rather than silently fixed.
+    let kept = |g: &str| {
+        has_visible(g)
+            || g.chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    };
     let mut start = 0;
     for (at, grapheme) in text.grapheme_indices(true) {
-        if has_visible(grapheme) {
+        if kept(grapheme) {
             start = at;
             break;
         }
@@ -145,7 +152,7 @@ pub fn trim_invisible(text: &str) -> &str {
     }
     let mut end = start;
     for (at, grapheme) in text[start..].grapheme_indices(true) {
-        if has_visible(grapheme) {
+        if kept(grapheme) {
             end = start + at + grapheme.len();
         }
     }
@@ -153,10 +160,10 @@ pub fn trim_invisible(text: &str) -> &str {
 }
 
 /// A one-line text as typed, ready to store: NFC, without the spaces around it (an
-/// autocompleted e-mail address ends with one), and `None` when nothing visible is left.
+/// autocompleted e-mail address ends with one), and `None` when nothing is left.
 pub fn line(text: Option<&str>) -> Option<String> {
     let text = nfc(trim_invisible(text?));
-    has_visible(&text).then_some(text)
+    (!text.is_empty()).then_some(text)
 }
 
 /// Checks a free-text field: at most `max` characters as a person counts them (and
@@ -376,6 +383,7 @@ mod tests {
             ("\u{200B}\u{200B}", ""),
             ("", ""),
             ("a", "a"),
+            ("\u{0}", "\u{0}"),
         ];
         for (text, trimmed) in table {
             assert_eq!(trim_invisible(text), trimmed, "{text:?}");

@@ -31,9 +31,9 @@ pub async fn submit(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Json<ReportReceipt>, ApiError> {
-    let sub = json_body::<ReportSubmission>(body, MAX_REPORT_BODY)
-        .await?
-        .normalized();
+    // Text is read in NFC; otherwise the JSON API takes its fields as its document states
+    // them (people's typing is tidied where they type: the app, Open311 forms).
+    let sub: ReportSubmission = json_body(body, MAX_REPORT_BODY).await?;
     sub.check(&state.pack.city, |code| state.category(code).is_some())?;
     let receipt = state
         .submit_report(&sub, &sub.device_id.to_string())

@@ -90,9 +90,7 @@ pub async fn change_status(
     body: Body,
 ) -> Result<Json<ReportView>, ApiError> {
     let department = department(&state, &headers).await?;
-    let update = json_body::<StatusUpdate>(body, 64 * 1024)
-        .await?
-        .normalized();
+    let update: StatusUpdate = json_body(body, 64 * 1024).await?;
     Ok(Json(
         state
             .store
