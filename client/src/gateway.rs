@@ -48,12 +48,24 @@ impl Gateway {
         }
     }
 
-    /// One page of the feed after `since`.
-    pub async fn sync_page(&self, since: i64, limit: u32) -> Result<SyncPage, GatewayError> {
+    /// One page of the feed after `since`; `at` is the record (kind, id) of the change at
+    /// `since` as this device applied it, so the gateway can say whether that history is
+    /// still its own.
+    pub async fn sync_page(
+        &self,
+        since: i64,
+        limit: u32,
+        at: Option<&(String, String)>,
+    ) -> Result<SyncPage, GatewayError> {
+        let mut query = vec![("since", since.to_string()), ("limit", limit.to_string())];
+        if let Some((kind, id)) = at {
+            query.push(("at_kind", kind.clone()));
+            query.push(("at_id", id.clone()));
+        }
         let request = self
             .http
             .get(format!("{}/api/v1/sync", self.base))
-            .query(&[("since", since.to_string()), ("limit", limit.to_string())]);
+            .query(&query);
         answer(request).await
     }
 

@@ -363,6 +363,22 @@ impl Store {
         Ok(())
     }
 
+    /// The resident's reports that the gateway had lost and that are being sent again, not
+    /// yet announced; they are marked announced.
+    pub async fn take_resent_notices(&self) -> Result<Vec<Uuid>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT report_id FROM sync_notices WHERE shown = 0 AND kind = 'resent' ORDER BY at_ms",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sync_notices SET shown = 1 WHERE shown = 0")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        ids.iter().map(|id| parse_uuid("report_id", id)).collect()
+    }
+
     /// Reports this device supported.
     pub async fn supported(&self) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar("SELECT report_id FROM my_supports")
@@ -646,5 +662,68 @@ async fn write_draft(
     .bind(draft.updated_at_ms)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// After a re-read of the feed: removes the records the gateway no longer has, and queues
+/// again the resident's reports it lost (their receipts name reports it no longer has), each
+/// with a notice and its photos to upload from the start. Runs in the transaction that stores
+/// the re-read's last page.
+pub(crate) async fn reconcile_after_reread(
+    tx: &mut Transaction<'_, Sqlite>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let removed = sqlx::query("DELETE FROM entities WHERE unconfirmed = 1")
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    let lost = sqlx::query(
+        "SELECT id, submission FROM my_reports WHERE receipt IS NOT NULL \
+         AND id NOT IN (SELECT id FROM entities WHERE kind = 'report')",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in &lost {
+        let id: String = row.get(0);
+        let body: String = row.get(1);
+        let submission: ReportSubmission = serde_json::from_str(&body)?;
+        sqlx::query("UPDATE my_reports SET receipt = NULL WHERE id = ?")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
+             VALUES (?, 'report', ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&id)
+        .bind(&body)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        for photo in &submission.photos {
+            sqlx::query("UPDATE photos SET uploaded = 0 WHERE id = ?")
+                .bind(photo.id.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO sync_notices (report_id, kind, at_ms) VALUES (?, 'resent', ?) \
+             ON CONFLICT (report_id) DO UPDATE SET kind = excluded.kind, at_ms = excluded.at_ms, \
+             shown = 0",
+        )
+        .bind(&id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE sync_state SET rereading = 0 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    tracing::warn!(
+        removed,
+        resent = lost.len(),
+        "re-read of the feed done: records the gateway no longer has removed, lost reports queued again"
+    );
     Ok(())
 }

@@ -28,12 +28,26 @@ pub enum StoreError {
     },
     #[error("the page starts at cursor {page_since} but the store is at {stored}")]
     CursorMoved { page_since: i64, stored: i64 },
+    /// The gateway serves another city than this app's: nothing of its feed is kept.
+    #[error("the gateway serves the city {served:?}, not {expected:?}: check the gateway address")]
+    OtherCity { expected: String, served: String },
     #[error("{0}")]
     Encode(#[from] serde_json::Error),
     #[error("{0}")]
     Invalid(citizen_core::report::FieldError),
     #[error("not found: {0}")]
     NotFound(String),
+}
+
+/// What storing a page of the feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageApplied {
+    /// The page is stored and the cursor moved on.
+    Stored,
+    /// The feed's history is not the one the store followed (the gateway went back to a
+    /// backup, or is another database): nothing of the page was kept, and the feed is to be
+    /// read again from its start.
+    HistoryChanged,
 }
 
 /// What the store remembers of the last syncs.
@@ -103,23 +117,87 @@ impl Store {
         Ok(true)
     }
 
+    /// Where the feed is read from: the cursor and the record of the change at it (kind, id),
+    /// which lets the gateway tell whether this store's history is still its own.
+    pub async fn feed_position(&self) -> Result<(i64, Option<(String, String)>), StoreError> {
+        let row = sqlx::query("SELECT cursor, at_kind, at_id FROM sync_state WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let at = match (
+            row.get::<Option<String>, _>(1),
+            row.get::<Option<String>, _>(2),
+        ) {
+            (Some(kind), Some(id)) => Some((kind, id)),
+            _ => None,
+        };
+        Ok((row.get(0), at))
+    }
+
     /// Stores a page of the gateway's feed and moves the cursor in the same transaction, so a
     /// crash never leaves the cursor past changes that were not stored.
+    ///
+    /// The page is first checked: a page of another city is refused and nothing is kept
+    /// ([`StoreError::OtherCity`]); a page whose history is not the one followed so far (the
+    /// gateway says `restart`, its history id changed, or one of its reports carries the
+    /// tracking code of one of the resident's reports under another id) starts a re-read of
+    /// the feed from 0. When a re-read ends, records the gateway no longer has are removed,
+    /// and the resident's reports it lost are queued to be sent again, with a notice.
     pub async fn apply_page(
         &self,
         since: i64,
         page: &SyncPage,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PageApplied, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let stored: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT cursor, history_id, rereading, pack_id FROM sync_state WHERE id = 1",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let stored: i64 = row.get(0);
+        let history: Option<String> = row.get(1);
+        let rereading: bool = row.get(2);
+        let pack_id: Option<String> = row.get(3);
         if stored != since {
             return Err(StoreError::CursorMoved {
                 page_since: since,
                 stored,
             });
+        }
+        if let Some(expected) = pack_id
+            && !page.city_id.is_empty()
+            && page.city_id != expected
+        {
+            return Err(StoreError::OtherCity {
+                expected,
+                served: page.city_id.clone(),
+            });
+        }
+        let other_history = history
+            .as_ref()
+            .is_some_and(|h| !page.history_id.is_empty() && *h != page.history_id);
+        // During a re-read the resident's old receipts may still name codes the gateway has
+        // given to others: they are settled when the re-read ends.
+        let codes_taken = !rereading && claims_my_codes(&mut tx, page).await?;
+        if page.restart || other_history || codes_taken {
+            tracing::warn!(
+                since,
+                restart = page.restart,
+                other_history,
+                "the gateway's feed is not the history this device followed: reading it again"
+            );
+            sqlx::query(
+                "UPDATE sync_state SET cursor = 0, history_id = ?, at_kind = NULL, at_id = NULL, \
+                 rereading = 1 WHERE id = 1",
+            )
+            .bind((!page.history_id.is_empty()).then_some(&page.history_id))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE entities SET unconfirmed = 1")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(PageApplied::HistoryChanged);
         }
         for change in &page.changes {
             match &change.op {
@@ -127,7 +205,28 @@ impl Store {
                 ChangeOp::Delete { kind, id } => delete(&mut tx, *kind, id).await?,
             }
         }
-        let bump = i64::from(!page.changes.is_empty());
+        if let Some(last) = page.changes.last() {
+            let (kind, id) = match &last.op {
+                ChangeOp::Upsert { entity } => (entity.kind(), entity.id()),
+                ChangeOp::Delete { kind, id } => (*kind, id.clone()),
+            };
+            sqlx::query("UPDATE sync_state SET at_kind = ?, at_id = ? WHERE id = 1")
+                .bind(kind.code())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !page.history_id.is_empty() {
+            sqlx::query("UPDATE sync_state SET history_id = ? WHERE id = 1")
+                .bind(&page.history_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let finished_reread = rereading && !page.has_more;
+        if finished_reread {
+            crate::reports::reconcile_after_reread(&mut tx, now_ms).await?;
+        }
+        let bump = i64::from(!page.changes.is_empty() || finished_reread);
         sqlx::query(
             "UPDATE sync_state SET cursor = ?, last_success_ms = ?, offline_since_ms = NULL, \
              last_error = NULL, data_version = data_version + ? WHERE id = 1",
@@ -138,7 +237,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(PageApplied::Stored)
     }
 
     /// Notes a failed sync; the first failure in a row starts the "offline since" clock.
@@ -339,7 +438,7 @@ async fn upsert(tx: &mut Transaction<'_, Sqlite>, entity: &Entity) -> Result<(),
     }
     sqlx::query(
         "INSERT INTO entities (kind, id, body) VALUES (?, ?, ?) \
-         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, unconfirmed = 0",
     )
     .bind(entity.kind().code())
     .bind(entity.id())
@@ -393,4 +492,30 @@ async fn delete(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Whether a page carries a report under the tracking code of one of the resident's own
+/// reports but another id: the code was given out twice, so the gateway's history went back.
+async fn claims_my_codes(
+    tx: &mut Transaction<'_, Sqlite>,
+    page: &SyncPage,
+) -> Result<bool, StoreError> {
+    for change in &page.changes {
+        if let ChangeOp::Upsert { entity } = &change.op
+            && let Entity::Report(view) = entity.as_ref()
+        {
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM my_reports WHERE id != ? \
+                 AND json_extract(receipt, '$.tracking_code') = ?",
+            )
+            .bind(view.id.to_string())
+            .bind(&view.tracking_code)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if taken.is_some() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }

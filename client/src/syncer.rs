@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::gateway::Gateway;
 use crate::outbox::Outbox;
-use crate::store::{Store, StoreError};
+use crate::store::{PageApplied, Store, StoreError};
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {
@@ -143,14 +143,15 @@ impl Syncer {
     /// Fetches and stores one page; the result is the machine's next event.
     pub async fn pull_once(&self) -> PullEvent {
         let outcome = async {
-            let since = self.store.sync_record().await?.cursor;
+            let (since, at) = self.store.feed_position().await?;
             let page = self
                 .gateway
-                .sync_page(since, self.page_limit)
+                .sync_page(since, self.page_limit, at.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
-            self.store.apply_page(since, &page, now_ms()).await?;
-            Ok::<_, PullError>(page.has_more)
+            let applied = self.store.apply_page(since, &page, now_ms()).await?;
+            // After a change of history the feed is read again from its start at once.
+            Ok::<_, PullError>(page.has_more || applied == PageApplied::HistoryChanged)
         }
         .await;
         match outcome {

@@ -208,7 +208,10 @@ async fn a_page_for_another_cursor_is_refused_and_changes_nothing() {
     let store = Store::open(&dir.path().join("app.db"))
         .await
         .expect("store");
-    let page = Gateway::new(&url).sync_page(0, 10).await.expect("page");
+    let page = Gateway::new(&url)
+        .sync_page(0, 10, None)
+        .await
+        .expect("page");
     store.apply_page(0, &page, 1).await.expect("first apply");
     let err = store
         .apply_page(0, &page, 2)

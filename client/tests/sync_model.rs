@@ -45,7 +45,10 @@ fn hotspot(template: &Hotspot, n: u8, v: u8) -> Hotspot {
 
 /// One page over the wire: what the gateway serialises, read as the client reads it.
 async fn page(gw: &citizen_server::Store, since: i64, limit: u32) -> SyncPage {
-    let raw = gw.changes_since(since, limit).await.expect("feed page");
+    let raw = gw
+        .changes_since(since, limit, None)
+        .await
+        .expect("feed page");
     serde_json::from_str(&serde_json::to_string(&raw).expect("encode")).expect("a SyncPage")
 }
 

@@ -165,6 +165,21 @@ pub struct SyncPage {
     pub changes: Vec<Change>,
     pub next_cursor: i64,
     pub has_more: bool,
+    /// The identity of the feed's history: made when the gateway's database was created,
+    /// kept by backups and migrations. A different one means another database's feed.
+    #[serde(default)]
+    pub history_id: String,
+    /// The newest position of the feed.
+    #[serde(default)]
+    pub head: i64,
+    /// The client's cursor is not in this history (the gateway's database went back to a
+    /// backup): read the feed again from 0. The page then has no changes.
+    #[serde(default)]
+    pub restart: bool,
+    /// The id of the city the gateway serves (`my-tho`); a device keeps only its own
+    /// city's data.
+    #[serde(default)]
+    pub city_id: String,
 }
 
 /// Where a client's pull loop stands.

@@ -43,6 +43,10 @@ pub struct RawSyncPage {
     pub changes: Vec<RawChange>,
     pub next_cursor: i64,
     pub has_more: bool,
+    pub history_id: String,
+    pub head: i64,
+    pub restart: bool,
+    pub city_id: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,7 +173,49 @@ impl Store {
 
     /// Up to `limit` changes after `since`, in feed order. Stored records are passed through
     /// as the JSON they were stored as, without decoding them again.
-    pub async fn changes_since(&self, since: i64, limit: u32) -> Result<RawSyncPage, StoreError> {
+    ///
+    /// `at` is the record of the change at `since` as the client applied it (kind, id). When
+    /// `since` is past this feed's head, or that record is missing or older than `since`
+    /// here, the client's history is not this feed's (the database was restored from a
+    /// backup, or replaced): the page says `restart` and carries no changes.
+    pub async fn changes_since(
+        &self,
+        since: i64,
+        limit: u32,
+        at: Option<(&str, &str)>,
+    ) -> Result<RawSyncPage, StoreError> {
+        let (head, history_id): (i64, String) =
+            sqlx::query_as("SELECT last, history_id FROM feed_seq WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        let at_seq: Option<i64> = match at {
+            Some((kind, id)) => {
+                sqlx::query_scalar("SELECT seq FROM entities WHERE kind = ? AND id = ?")
+                    .bind(kind)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => None,
+        };
+        let lost = since > head || (at.is_some() && at_seq.is_none_or(|seq| seq < since));
+        if lost {
+            tracing::warn!(
+                since,
+                head,
+                ?at,
+                "a client's cursor is not in this feed's history"
+            );
+            return Ok(RawSyncPage {
+                changes: Vec::new(),
+                next_cursor: 0,
+                has_more: true,
+                history_id,
+                head,
+                restart: true,
+                city_id: String::new(),
+            });
+        }
         let rows = sqlx::query(
             "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > ? ORDER BY seq LIMIT ?",
         )
@@ -201,6 +247,10 @@ impl Store {
             changes,
             next_cursor,
             has_more,
+            history_id,
+            head,
+            restart: false,
+            city_id: String::new(),
         })
     }
 

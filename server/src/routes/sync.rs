@@ -24,12 +24,32 @@ pub struct SyncQuery {
     /// Changes per page, 1 to 1000; 500 by default.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The kind of the record of the change at `since`, as the client applied it; with
+    /// `at_id`, it lets the gateway tell whether the client's history is this feed's.
+    pub at_kind: Option<String>,
+    /// The id of that record.
+    pub at_id: Option<String>,
+}
+
+/// A parsed feed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRequest {
+    pub since: i64,
+    pub limit: u32,
+    /// The record of the change at `since` (kind, id).
+    pub at: Option<(String, String)>,
 }
 
 impl SyncQuery {
     /// Parses the raw query string so that an error names the parameter at fault.
-    pub fn parse(raw: Option<&str>) -> Result<(i64, u32), ApiError> {
+    pub fn parse(raw: Option<&str>) -> Result<FeedRequest, ApiError> {
         let query: SyncQuery = parse_query(raw)?;
+        let at = match (query.at_kind, query.at_id) {
+            (Some(kind), Some(id)) => Some((kind, id)),
+            (None, None) => None,
+            (Some(_), None) => return Err(ApiError::invalid("at_id", "required with at_kind")),
+            (None, Some(_)) => return Err(ApiError::invalid("at_kind", "required with at_id")),
+        };
         let since = query.since.unwrap_or(0);
         if since < 0 {
             return Err(ApiError::invalid("since", "must not be negative"));
@@ -41,11 +61,13 @@ impl SyncQuery {
                 format!("must be between 1 and {MAX_LIMIT}"),
             ));
         }
-        Ok((since, limit))
+        Ok(FeedRequest { since, limit, at })
     }
 }
 
-/// Changes after `since`, oldest first. Records appear once, in their newest state.
+/// Changes after `since`, oldest first. Records appear once, in their newest state. Every page
+/// names the feed's history (`history_id`), its `head` and the city it serves; `restart`
+/// says the client's cursor is not in this history (a restored database): read again from 0.
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync", params(SyncQuery),
     responses(
         (status = 200, description = "A page of the feed", body = SyncPage),
@@ -55,8 +77,17 @@ pub async fn sync(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RawSyncPage>, ApiError> {
-    let (since, limit) = SyncQuery::parse(raw.as_deref())?;
-    Ok(Json(state.store.changes_since(since, limit).await?))
+    let request = SyncQuery::parse(raw.as_deref())?;
+    let at = request
+        .at
+        .as_ref()
+        .map(|(kind, id)| (kind.as_str(), id.as_str()));
+    let mut page = state
+        .store
+        .changes_since(request.since, request.limit, at)
+        .await?;
+    page.city_id.clone_from(&state.pack.city.id);
+    Ok(Json(page))
 }
 
 #[cfg(test)]
@@ -72,6 +103,8 @@ mod tests {
             ("limit=1001", "limit"),
             ("limit=ten", "limit"),
             ("since=1&limit=99999999999", "limit"),
+            ("since=1&at_kind=report", "at_id"),
+            ("since=1&at_id=r1", "at_kind"),
         ];
         for (query, field) in table {
             match SyncQuery::parse(Some(query)) {
@@ -79,11 +112,23 @@ mod tests {
                 other => panic!("{query}: expected an invalid {field}, got {other:?}"),
             }
         }
+        let request = |since, limit, at: Option<(&str, &str)>| FeedRequest {
+            since,
+            limit,
+            at: at.map(|(k, i)| (k.to_owned(), i.to_owned())),
+        };
         assert_eq!(
             SyncQuery::parse(None).ok(),
-            Some((0, DEFAULT_LIMIT)),
+            Some(request(0, DEFAULT_LIMIT, None)),
             "defaults"
         );
-        assert_eq!(SyncQuery::parse(Some("since=5&limit=2")).ok(), Some((5, 2)));
+        assert_eq!(
+            SyncQuery::parse(Some("since=5&limit=2")).ok(),
+            Some(request(5, 2, None))
+        );
+        assert_eq!(
+            SyncQuery::parse(Some("since=5&at_kind=report&at_id=r1")).ok(),
+            Some(request(5, DEFAULT_LIMIT, Some(("report", "r1"))))
+        );
     }
 }
