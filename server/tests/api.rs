@@ -140,7 +140,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         .as_array()
         .expect("params");
     let names: Vec<&str> = params.iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(names, ["since", "limit"]);
+    assert_eq!(names, ["since", "limit", "at_kind", "at_id"]);
     assert!(
         doc["components"]["schemas"]["SyncPage"].is_object(),
         "the page schema is there"
