@@ -37,5 +37,6 @@ mod citizen_app_commands {
         "wards",
         "locate",
         "take_notices",
+        "take_resent_notices",
     ];
 }

@@ -117,3 +117,4 @@ report-anonymous = Do not tell the department who I am
 report-send = Send report
 report-delete = Delete draft
 notice-status = Report { $code }: { $status }
+notice-resent = The city's server went back to an earlier backup: { $count } of your reports are being sent again and will get new tracking codes.

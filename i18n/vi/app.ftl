@@ -117,3 +117,4 @@ report-anonymous = Không để cơ quan biết danh tính của tôi
 report-send = Gửi phản ánh
 report-delete = Xóa bản nháp
 notice-status = Phản ánh { $code }: { $status }
+notice-resent = Máy chủ của thành phố đã quay về một bản sao lưu cũ: { $count } phản ánh của bạn đang được gửi lại và sẽ có mã theo dõi mới.

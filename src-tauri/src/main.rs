@@ -66,6 +66,7 @@ fn main() {
             reports::wards,
             reports::locate,
             reports::take_notices,
+            reports::take_resent_notices,
         ])
         .run(tauri::tauri_build_context!());
     if let Err(error) = result {

@@ -246,3 +246,11 @@ pub async fn take_notices(app: tauri::AppHandle, shell: State<'_, Shell>) -> Ans
     }
     Ok(notices)
 }
+
+/// How many of the resident's reports the gateway had lost (it went back to a backup) and
+/// are being sent again, not announced yet.
+#[tauri::command]
+pub async fn take_resent_notices(shell: State<'_, Shell>) -> Answer<u32> {
+    let resent = shell.store.take_resent_notices().await.map_err(storage)?;
+    Ok(u32::try_from(resent.len()).unwrap_or(u32::MAX))
+}

@@ -1,5 +1,6 @@
 //! Announces status changes of the resident's reports as they arrive by sync: a bar in the
-//! app (the shell also raises a system notification where the platform has one).
+//! app (the shell also raises a system notification where the platform has one); and that
+//! reports are being sent again because the city's gateway went back to a backup.
 
 use citizen_core::i18n::Value;
 use citizen_core::report::ReportStatus;
@@ -25,6 +26,7 @@ pub fn NoticeBar() -> impl IntoView {
     let locale = expect_context::<Locale>();
     let nav = expect_context::<Nav>();
     let latest = RwSignal::new(None::<Notice>);
+    let resent = RwSignal::new(0u32);
     let poll = move || {
         spawn_local(async move {
             if let Ok(mut notices) = invoke::<_, Vec<Notice>>("take_notices", &NoArgs {}).await
@@ -32,10 +34,23 @@ pub fn NoticeBar() -> impl IntoView {
             {
                 latest.set(Some(last));
             }
+            if let Ok(count) = invoke::<_, u32>("take_resent_notices", &NoArgs {}).await
+                && count > 0
+            {
+                resent.set(count);
+            }
         });
     };
     let _ = set_interval_with_handle(poll, std::time::Duration::from_millis(POLL_MS));
     view! {
+        {move || (resent.get() > 0).then(|| view! {
+            <div id="notice-resent" class="notice" role="status">
+                <button class="link" on:click=move |_| { resent.set(0); nav.0.set(Page::Reports); }>
+                    {move || locale.t_args("notice-resent", &[("count", Value::from(resent.get()))])}
+                </button>
+                <button class="close" on:click=move |_| resent.set(0)>"×"</button>
+            </div>
+        })}
         {move || latest.get().map(|n| {
             let key = n.status.message_key();
             let id = n.report_id;
