@@ -25,7 +25,8 @@ pub struct SyncQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The kind of the record of the change at `since`, as the client applied it; with
-    /// `at_id`, it lets the gateway tell whether the client's history is this feed's.
+    /// `at_id` (one alone is ignored), it lets the gateway tell whether the client's history
+    /// is this feed's.
     pub at_kind: Option<String>,
     /// The id of that record.
     pub at_id: Option<String>,
@@ -44,12 +45,9 @@ impl SyncQuery {
     /// Parses the raw query string so that an error names the parameter at fault.
     pub fn parse(raw: Option<&str>) -> Result<FeedRequest, ApiError> {
         let query: SyncQuery = parse_query(raw)?;
-        let at = match (query.at_kind, query.at_id) {
-            (Some(kind), Some(id)) => Some((kind, id)),
-            (None, None) => None,
-            (Some(_), None) => return Err(ApiError::invalid("at_id", "required with at_kind")),
-            (None, Some(_)) => return Err(ApiError::invalid("at_kind", "required with at_id")),
-        };
+        // A checkpoint needs both; one alone is no checkpoint (each is optional alone in
+        // the document, and the cursor is still checked against the head).
+        let at = query.at_kind.zip(query.at_id);
         let since = query.since.unwrap_or(0);
         if since < 0 {
             return Err(ApiError::invalid("since", "must not be negative"));
@@ -103,8 +101,6 @@ mod tests {
             ("limit=1001", "limit"),
             ("limit=ten", "limit"),
             ("since=1&limit=99999999999", "limit"),
-            ("since=1&at_kind=report", "at_id"),
-            ("since=1&at_id=r1", "at_kind"),
         ];
         for (query, field) in table {
             match SyncQuery::parse(Some(query)) {
@@ -129,6 +125,11 @@ mod tests {
         assert_eq!(
             SyncQuery::parse(Some("since=5&at_kind=report&at_id=r1")).ok(),
             Some(request(5, DEFAULT_LIMIT, Some(("report", "r1"))))
+        );
+        assert_eq!(
+            SyncQuery::parse(Some("since=5&at_kind=report")).ok(),
+            Some(request(5, DEFAULT_LIMIT, None)),
+            "half a checkpoint is none"
         );
     }
 }
