@@ -248,6 +248,7 @@ async fn a_page_of_another_city_is_refused_and_nothing_is_kept() {
         head: 7,
         restart: false,
         city_id: "ha-noi".into(),
+        server_time_ms: 1,
     };
     let refused = store.apply_page(0, &page, 5).await;
     assert!(

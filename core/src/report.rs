@@ -622,6 +622,28 @@ pub struct MyReport {
     pub view: Option<ReportView>,
 }
 
+/// How long a report may wait on a device without signal before it reaches the gateway and
+/// still be dated by the device's clock: 30 days, in ms.
+pub const MAX_QUEUED_MS: i64 = 30 * 86_400_000;
+/// How far ahead of the gateway a device's clock may run and still be believed: 5 minutes,
+/// in ms.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60_000;
+
+/// When a report was made, as the gateway records it: the device's time (`device_ms`, ms
+/// since the Unix epoch) where it is plausible, that is at most [`MAX_QUEUED_MS`] before
+/// the gateway received it (`received_ms`) and at most [`MAX_CLOCK_AHEAD_MS`] after;
+/// otherwise the receive time. A phone whose clock says 2006 or 2031 does not date a report
+/// in 2006 or 2031.
+pub fn plausible_created_at(device_ms: i64, received_ms: i64) -> i64 {
+    let earliest = received_ms.saturating_sub(MAX_QUEUED_MS);
+    let latest = received_ms.saturating_add(MAX_CLOCK_AHEAD_MS);
+    if (earliest..=latest).contains(&device_ms) {
+        device_ms
+    } else {
+        received_ms
+    }
+}
+
 /// Open reports of `category` within `radius_m` of `at`, nearest first.
 pub fn nearby_open<'a>(
     reports: impl IntoIterator<Item = &'a ReportView>,
@@ -859,6 +881,45 @@ mod tests {
             ["MT00001", "near"],
             "nearest first, only open, same kind"
         );
+    }
+
+    #[test]
+    fn a_device_s_time_dates_a_report_only_where_it_is_plausible() {
+        let received = 1_795_143_600_000; // 2026-11-20 10:00 +07:00
+        let table = [
+            (
+                received - 3_600_000,
+                received - 3_600_000,
+                "an hour in the outbox",
+            ),
+            (
+                received - MAX_QUEUED_MS,
+                received - MAX_QUEUED_MS,
+                "30 days without signal",
+            ),
+            (
+                received - MAX_QUEUED_MS - 1,
+                received,
+                "longer is a wrong clock",
+            ),
+            (
+                received + MAX_CLOCK_AHEAD_MS,
+                received + MAX_CLOCK_AHEAD_MS,
+                "a clock a bit ahead",
+            ),
+            (
+                received + MAX_CLOCK_AHEAD_MS + 1,
+                received,
+                "further ahead is a wrong clock",
+            ),
+            (1_136_073_600_000, received, "2006"),
+            (1_925_000_000_000, received, "2031"),
+            (0, received, "the epoch"),
+            (i64::MAX, received, "overflow"),
+        ];
+        for (device, recorded, why) in table {
+            assert_eq!(plausible_created_at(device, received), recorded, "{why}");
+        }
     }
 
     use proptest::prelude::*;

@@ -180,6 +180,10 @@ pub struct SyncPage {
     /// city's data.
     #[serde(default)]
     pub city_id: String,
+    /// The gateway's clock when it answered, in ms since the Unix epoch: a device whose own
+    /// clock is wrong measures ages against this.
+    #[serde(default)]
+    pub server_time_ms: i64,
 }
 
 /// Where a client's pull loop stands.

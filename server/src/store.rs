@@ -47,6 +47,7 @@ pub struct RawSyncPage {
     pub head: i64,
     pub restart: bool,
     pub city_id: String,
+    pub server_time_ms: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -214,6 +215,7 @@ impl Store {
                 head,
                 restart: true,
                 city_id: String::new(),
+                server_time_ms: 0,
             });
         }
         let rows = sqlx::query(
@@ -251,6 +253,7 @@ impl Store {
             head,
             restart: false,
             city_id: String::new(),
+            server_time_ms: 0,
         })
     }
 

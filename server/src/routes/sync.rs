@@ -85,6 +85,7 @@ pub async fn sync(
         .changes_since(request.since, request.limit, at)
         .await?;
     page.city_id.clone_from(&state.pack.city.id);
+    page.server_time_ms = crate::now_ms();
     Ok(Json(page))
 }
 

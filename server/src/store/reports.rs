@@ -5,6 +5,7 @@
 use citizen_core::report::{
     Contact, FieldError, ReportReceipt, ReportStatus, ReportSubmission, ReportView, StaffReport,
     StatusChange, StatusUpdate, SupportReceipt, SupportSubmission, UpdateError,
+    plausible_created_at,
 };
 use citizen_core::{Entity, EntityKind};
 use sha2::{Digest, Sha256};
@@ -162,7 +163,8 @@ impl Store {
                 },
             ],
             supporters: 0,
-            created_at_ms: sub.created_at_ms,
+            // The device's clock may be wrong: its time is kept only where it is plausible.
+            created_at_ms: plausible_created_at(sub.created_at_ms, now),
             updated_at_ms: now,
         };
         sqlx::query(
