@@ -90,7 +90,14 @@ impl Outbox {
                 break;
             }
             match self.send(&item).await {
-                Ok(()) => drained.sent += 1,
+                Ok(()) => {
+                    // A success means the link is back: what waited out its failures goes
+                    // now, not after its old delay.
+                    if drained.sent == 0 {
+                        self.store.retry_waiting_now(now_ms()).await?;
+                    }
+                    drained.sent += 1;
+                }
                 Err(e) => {
                     let failure = e.failure();
                     let summary = e.summary();
@@ -102,7 +109,9 @@ impl Outbox {
                         rand::random(),
                         &self.timing,
                     );
-                    self.store.outbox_failed(item.op_id, &summary, next).await?;
+                    self.store
+                        .outbox_failed(item.op_id, &summary, next, failure == Failure::Refused)
+                        .await?;
                     if failure == Failure::Transient {
                         drained.stopped_by = Some(summary);
                         break;

@@ -254,6 +254,12 @@ impl Store {
         let position = draft
             .position
             .ok_or_else(|| StoreError::Invalid(FieldError::new("position", "choose a place")))?;
+        // Dated on the gateway's clock as last measured: the phone's may be days off.
+        let offset: Option<i64> =
+            sqlx::query_scalar("SELECT clock_offset_ms FROM sync_state WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        let created_at_ms = now_ms.saturating_add(offset.unwrap_or(0));
         let submission = ReportSubmission {
             id: draft.id,
             device_id,
@@ -264,7 +270,7 @@ impl Store {
             ward: draft.ward.clone(),
             photos,
             contact: draft.contact.clone(),
-            created_at_ms: now_ms,
+            created_at_ms,
         }
         // Text leaves the device as the gateway stores it.
         .normalized();
@@ -513,22 +519,40 @@ impl Store {
     }
 
     /// Notes a failed attempt and when to try again.
+    /// Notes a failed attempt: its error, when to try again, and whether the gateway refused
+    /// it (a 4xx) rather than the link failing.
     pub async fn outbox_failed(
         &self,
         op_id: Uuid,
         error: &str,
         next_attempt_ms: i64,
+        refused: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? \
-             WHERE op_id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, \
+             refused = ? WHERE op_id = ?",
         )
         .bind(error)
         .bind(next_attempt_ms)
+        .bind(refused)
         .bind(op_id.to_string())
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// The link is back (a request just succeeded): operations that were waiting out a
+    /// failed link's back-off are due now; those the gateway refused keep their delay.
+    /// Returns how many were brought forward.
+    pub async fn retry_waiting_now(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET next_attempt_ms = ? WHERE refused = 0 AND next_attempt_ms > ?",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
     }
 
     /// Stores the gateway's receipt and removes the outbox row, in one transaction.

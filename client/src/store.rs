@@ -58,6 +58,8 @@ pub struct SyncRecord {
     pub offline_since_ms: Option<i64>,
     pub last_error: Option<String>,
     pub data_version: i64,
+    /// The gateway's clock minus this device's, in ms, at the last sync that measured it.
+    pub clock_offset_ms: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -240,6 +242,15 @@ impl Store {
         Ok(PageApplied::Stored)
     }
 
+    /// Notes how far the gateway's clock is ahead of this device's (ms).
+    pub async fn record_clock_offset(&self, offset_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_state SET clock_offset_ms = ? WHERE id = 1")
+            .bind(offset_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Notes a failed sync; the first failure in a row starts the "offline since" clock.
     pub async fn record_failure(&self, error: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
@@ -255,8 +266,8 @@ impl Store {
 
     pub async fn sync_record(&self) -> Result<SyncRecord, StoreError> {
         let row = sqlx::query(
-            "SELECT cursor, last_success_ms, offline_since_ms, last_error, data_version \
-             FROM sync_state WHERE id = 1",
+            "SELECT cursor, last_success_ms, offline_since_ms, last_error, data_version, \
+             clock_offset_ms FROM sync_state WHERE id = 1",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -266,6 +277,7 @@ impl Store {
             offline_since_ms: row.get(2),
             last_error: row.get(3),
             data_version: row.get(4),
+            clock_offset_ms: row.get(5),
         })
     }
 

@@ -25,6 +25,8 @@ pub struct Syncer {
     outbox: Outbox,
     timing: PullTiming,
     page_limit: u32,
+    /// This device's clock (ms since the Unix epoch); a test passes a wrong one.
+    clock: fn() -> i64,
 }
 
 /// Lets the app read the live state of the pull loop and wake it.
@@ -54,6 +56,7 @@ impl SyncerHandle {
             offline_since_ms: record.offline_since_ms,
             last_error: record.last_error,
             data_version: record.data_version,
+            clock_offset_ms: record.clock_offset_ms.unwrap_or(0),
         })
     }
 
@@ -77,7 +80,14 @@ impl Syncer {
             gateway,
             timing,
             page_limit: 500,
+            clock: now_ms,
         }
+    }
+
+    /// The same syncer reading this device's time from `clock` (a phone whose clock is off).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Syncer {
+        self.clock = clock;
+        self
     }
 
     /// The handle to watch and wake the loop, and the loop itself for the caller to spawn on
@@ -144,18 +154,37 @@ impl Syncer {
     pub async fn pull_once(&self) -> PullEvent {
         let outcome = async {
             let (since, at) = self.store.feed_position().await?;
+            let sent_at = (self.clock)();
             let page = self
                 .gateway
                 .sync_page(since, self.page_limit, at.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
+            let received_at = (self.clock)();
+            if page.server_time_ms > 0 {
+                // The gateway read its clock about halfway through the exchange.
+                let midway = sent_at + (received_at - sent_at) / 2;
+                self.store
+                    .record_clock_offset(page.server_time_ms - midway)
+                    .await?;
+            }
             let applied = self.store.apply_page(since, &page, now_ms()).await?;
             // After a change of history the feed is read again from its start at once.
             Ok::<_, PullError>(page.has_more || applied == PageApplied::HistoryChanged)
         }
         .await;
         match outcome {
-            Ok(has_more) => PullEvent::PageStored { has_more },
+            Ok(has_more) => {
+                // The link is back: queued operations waiting out a failed link go now.
+                match self.store.retry_waiting_now(now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "link back: queued operations retried now"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not bring queued operations forward")
+                    }
+                }
+                PullEvent::PageStored { has_more }
+            }
             Err(error) => {
                 tracing::info!(%error, "sync failed");
                 if let Err(e) = self

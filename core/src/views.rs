@@ -43,12 +43,39 @@ pub struct StationStatus {
     pub latest: Vec<LatestValue>,
 }
 
+/// How far in the future a reading may seem before the clocks are to blame: 5 minutes, in ms.
+pub const FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
+
+/// Whether a reading can be shown as the river's state now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    Current,
+    /// Older than two of the station's longest update intervals.
+    Stale,
+    /// Dated after now (beyond [`FUTURE_TOLERANCE_MS`]): a clock is wrong, so its age is
+    /// unknown. Never shown as current.
+    FromTheFuture,
+}
+
 impl StationStatus {
     /// A reading is stale once two of the station's longest update intervals have passed
     /// without a newer one: the farmer must not take it for the river's state now.
     pub fn is_stale(&self, reading: &Reading, now_ms: i64) -> bool {
         let longest_ms = i64::from(self.station.update_interval_minutes[1]) * 60_000;
         now_ms - reading.observed_at_ms > 2 * longest_ms
+    }
+
+    /// Whether `reading` is current at `now_ms` (the gateway's time, see
+    /// [`SyncStatus::gateway_now`]).
+    pub fn freshness(&self, reading: &Reading, now_ms: i64) -> Freshness {
+        if reading.observed_at_ms > now_ms + FUTURE_TOLERANCE_MS {
+            Freshness::FromTheFuture
+        } else if self.is_stale(reading, now_ms) {
+            Freshness::Stale
+        } else {
+            Freshness::Current
+        }
     }
 }
 
@@ -71,6 +98,19 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Grows whenever synced data changed the store, so screens know to reload.
     pub data_version: i64,
+    /// How far the gateway's clock is ahead of this device's, in ms (negative when behind),
+    /// as measured at the last sync; 0 before any.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+}
+
+impl SyncStatus {
+    /// The gateway's time when this device's clock says `device_now_ms`: what every age and
+    /// staleness is measured against, so a phone whose clock is days off does not show an
+    /// old reading as fresh.
+    pub fn gateway_now(&self, device_now_ms: i64) -> i64 {
+        device_now_ms.saturating_add(self.clock_offset_ms)
+    }
 }
 
 /// The home screen's summary.
@@ -133,6 +173,57 @@ mod tests {
             "sorted by distance and cut to the limit"
         );
         assert!(near[0].distance_m < near[1].distance_m);
+    }
+
+    #[test]
+    fn a_reading_from_the_future_is_never_current() {
+        let pack = crate::city::CityPack::parse(crate::city::default_pack_sources()).expect("pack");
+        let status = StationStatus {
+            station: pack.stations[0].clone(),
+            latest: vec![],
+        };
+        let now = 1_795_143_600_000;
+        let at = |observed_at_ms| Reading {
+            station_id: "s".into(),
+            parameter: "salinity".into(),
+            observed_at_ms,
+            value: 1.0,
+            simulated: false,
+        };
+        let longest = i64::from(status.station.update_interval_minutes[1]) * 60_000;
+        let table = [
+            (now, Freshness::Current),
+            (now + FUTURE_TOLERANCE_MS, Freshness::Current),
+            (now + FUTURE_TOLERANCE_MS + 1, Freshness::FromTheFuture),
+            (now + 3 * 3_600_000, Freshness::FromTheFuture),
+            (now - 2 * longest, Freshness::Current),
+            (now - 2 * longest - 1, Freshness::Stale),
+        ];
+        for (observed, expected) in table {
+            assert_eq!(
+                status.freshness(&at(observed), now),
+                expected,
+                "{}",
+                observed - now
+            );
+        }
+    }
+
+    #[test]
+    fn ages_are_measured_on_the_gateway_s_clock() {
+        let status = SyncStatus {
+            state: SyncState::Synced,
+            last_success_ms: None,
+            offline_since_ms: None,
+            last_error: None,
+            data_version: 0,
+            clock_offset_ms: 2 * 86_400_000,
+        };
+        assert_eq!(
+            status.gateway_now(1_000),
+            1_000 + 2 * 86_400_000,
+            "a phone two days behind"
+        );
     }
 
     #[test]

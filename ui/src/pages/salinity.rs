@@ -2,7 +2,7 @@
 //! when they are too old to trust.
 
 use citizen_core::i18n::Value;
-use citizen_core::views::{Age, LatestValue, StationStatus};
+use citizen_core::views::{Age, Freshness, LatestValue, StationStatus};
 use leptos::prelude::*;
 
 use crate::app::Sync;
@@ -35,29 +35,43 @@ pub fn Salinity() -> impl IntoView {
 #[component]
 fn StationCard(status: StationStatus) -> impl IntoView {
     let locale = expect_context::<Locale>();
-    let now = now_ms();
+    let sync = expect_context::<Sync>();
+    // Ages are measured against the gateway's clock: the phone's may be days off.
+    let now = sync
+        .status
+        .get_untracked()
+        .map_or_else(now_ms, |s| s.gateway_now(now_ms()));
     let newest = status
         .latest
         .iter()
         .filter_map(|v| v.reading.as_ref())
         .max_by_key(|r| r.observed_at_ms)
         .cloned();
-    let stale = newest.as_ref().is_some_and(|r| status.is_stale(r, now));
+    let freshness = newest.as_ref().map(|r| status.freshness(r, now));
+    let stale = freshness == Some(Freshness::Stale);
+    let future = freshness == Some(Freshness::FromTheFuture);
     let simulated = newest.as_ref().is_some_and(|r| r.simulated);
     let name = status.station.name.clone();
     let km = status.station.km_from_mouth;
-    let age = newest.map(|r| Age::between(r.observed_at_ms, now));
+    let age = newest
+        .filter(|_| !future)
+        .map(|r| Age::between(r.observed_at_ms, now));
     view! {
-        <section class="card station" data-id=status.station.id.clone() data-stale=stale.to_string()>
+        <section class="card station" data-id=status.station.id.clone() data-stale=(stale || future).to_string()>
             <div class="row">
                 <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
-                <span class="sub age">{move || age.map(|a| age_text(locale, a)).unwrap_or_else(|| locale.t("salinity-no-reading"))}</span>
+                <span class="sub age">{move || match age {
+                    Some(a) => age_text(locale, a),
+                    None if future => locale.t("salinity-age-unknown"),
+                    None => locale.t("salinity-no-reading"),
+                }}</span>
             </div>
             <div class="sub">{move || locale.t_args("salinity-km", &[("km", Value::from(number(km, 0, locale.lang())))])}</div>
             <div class="readings">
                 {status.latest.into_iter().map(|v| view! { <ReadingTile value=v /> }).collect_view()}
             </div>
             <Show when=move || stale><p class="stale">{move || locale.t("salinity-stale")}</p></Show>
+            <Show when=move || future><p class="stale">{move || locale.t("salinity-clock")}</p></Show>
             <Show when=move || simulated><p class="note">{move || locale.t("salinity-simulated")}</p></Show>
         </section>
     }
