@@ -41,15 +41,11 @@ impl SyncerHandle {
     /// The sync state as the user should see it.
     pub async fn status(&self) -> Result<SyncStatus, StoreError> {
         let record = self.store.sync_record().await?;
-        let state = if *self.pulling.borrow() {
-            SyncState::Syncing
-        } else if record.offline_since_ms.is_some() {
-            SyncState::Offline
-        } else if record.last_success_ms.is_some() {
-            SyncState::Synced
-        } else {
-            SyncState::NeverSynced
-        };
+        let state = SyncState::of(
+            *self.pulling.borrow(),
+            record.offline_since_ms,
+            record.last_success_ms,
+        );
         Ok(SyncStatus {
             state,
             last_success_ms: record.last_success_ms,

@@ -104,6 +104,27 @@ pub struct SyncStatus {
     pub clock_offset_ms: i64,
 }
 
+impl SyncState {
+    /// What the status line says. Once a request has failed, it says offline (with since
+    /// when) until a request succeeds, also while a retry is under way: a gateway that
+    /// accepts connections and never answers must not read as "syncing…" for ever.
+    pub fn of(
+        pulling: bool,
+        offline_since_ms: Option<i64>,
+        last_success_ms: Option<i64>,
+    ) -> SyncState {
+        if offline_since_ms.is_some() {
+            SyncState::Offline
+        } else if pulling {
+            SyncState::Syncing
+        } else if last_success_ms.is_some() {
+            SyncState::Synced
+        } else {
+            SyncState::NeverSynced
+        }
+    }
+}
+
 impl SyncStatus {
     /// The gateway's time when this device's clock says `device_now_ms`: what every age and
     /// staleness is measured against, so a phone whose clock is days off does not show an
@@ -205,6 +226,27 @@ mod tests {
                 expected,
                 "{}",
                 observed - now
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_request_reads_offline_until_one_succeeds() {
+        use SyncState::*;
+        let table = [
+            (false, None, None, NeverSynced),
+            (true, None, None, Syncing),
+            (true, None, Some(5), Syncing),
+            (false, None, Some(5), Synced),
+            (false, Some(7), Some(5), Offline),
+            (true, Some(7), Some(5), Offline),
+            (true, Some(7), None, Offline),
+        ];
+        for (pulling, offline, success, state) in table {
+            assert_eq!(
+                SyncState::of(pulling, offline, success),
+                state,
+                "pulling {pulling}, offline since {offline:?}, synced at {success:?}"
             );
         }
     }
