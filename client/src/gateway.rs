@@ -17,6 +17,10 @@ pub enum GatewayError {
     Status { status: u16, body: String },
     #[error("gateway answer unreadable: {0}")]
     Decode(reqwest::Error),
+    /// Something between answered instead of the gateway (a public wifi's sign-in page):
+    /// a redirect, or a web page where the gateway answers JSON.
+    #[error("a network sign-in page answered instead of the gateway ({0})")]
+    SignInPage(String),
 }
 
 impl GatewayError {
@@ -24,7 +28,10 @@ impl GatewayError {
     pub fn status(&self) -> Option<u16> {
         match self {
             GatewayError::Status { status, .. } => Some(*status),
-            GatewayError::Unreachable(_) | GatewayError::Decode(_) => None,
+            // A sign-in page is a link not yet usable, like no link.
+            GatewayError::Unreachable(_)
+            | GatewayError::Decode(_)
+            | GatewayError::SignInPage(_) => None,
         }
     }
 }
@@ -40,6 +47,9 @@ impl Gateway {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(20))
+            // The gateway's API never redirects: a redirect comes from a network in between
+            // (a wifi sign-in page), and is recognised as such rather than followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Gateway {
@@ -127,6 +137,25 @@ impl Gateway {
 async fn answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GatewayError> {
     let response = request.send().await.map_err(GatewayError::Unreachable)?;
     let status = response.status();
+    if status.is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("elsewhere")
+            .to_owned();
+        return Err(GatewayError::SignInPage(format!("{status}, to {to}")));
+    }
+    let json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    if status.is_success() && !json {
+        return Err(GatewayError::SignInPage(format!(
+            "{status} with a web page"
+        )));
+    }
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
         return Err(GatewayError::Status {

@@ -60,6 +60,8 @@ pub struct SyncRecord {
     pub data_version: i64,
     /// The gateway's clock minus this device's, in ms, at the last sync that measured it.
     pub clock_offset_ms: Option<i64>,
+    /// What kept the last sync from the gateway; none after a success.
+    pub last_problem: Option<citizen_core::views::SyncProblem>,
 }
 
 #[derive(Clone)]
@@ -231,7 +233,7 @@ impl Store {
         let bump = i64::from(!page.changes.is_empty() || finished_reread);
         sqlx::query(
             "UPDATE sync_state SET cursor = ?, last_success_ms = ?, offline_since_ms = NULL, \
-             last_error = NULL, data_version = data_version + ? WHERE id = 1",
+             last_error = NULL, last_problem = NULL, data_version = data_version + ? WHERE id = 1",
         )
         .bind(page.next_cursor)
         .bind(now_ms)
@@ -252,12 +254,18 @@ impl Store {
     }
 
     /// Notes a failed sync; the first failure in a row starts the "offline since" clock.
-    pub async fn record_failure(&self, error: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn record_failure(
+        &self,
+        error: &str,
+        problem: citizen_core::views::SyncProblem,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE sync_state SET last_error = ?, \
+            "UPDATE sync_state SET last_error = ?, last_problem = ?, \
              offline_since_ms = COALESCE(offline_since_ms, ?) WHERE id = 1",
         )
         .bind(error)
+        .bind(problem.code())
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
@@ -267,7 +275,7 @@ impl Store {
     pub async fn sync_record(&self) -> Result<SyncRecord, StoreError> {
         let row = sqlx::query(
             "SELECT cursor, last_success_ms, offline_since_ms, last_error, data_version, \
-             clock_offset_ms FROM sync_state WHERE id = 1",
+             clock_offset_ms, last_problem FROM sync_state WHERE id = 1",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -278,6 +286,10 @@ impl Store {
             last_error: row.get(3),
             data_version: row.get(4),
             clock_offset_ms: row.get(5),
+            last_problem: row
+                .get::<Option<String>, _>(6)
+                .as_deref()
+                .and_then(citizen_core::views::SyncProblem::from_code),
         })
     }
 

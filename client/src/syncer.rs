@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use citizen_core::sync::{PullAction, PullEvent, PullState, PullTiming, step};
-use citizen_core::views::{SyncState, SyncStatus};
+use citizen_core::views::{SyncProblem, SyncState, SyncStatus};
 use tokio::sync::{Notify, watch};
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, GatewayError};
 use crate::outbox::Outbox;
 use crate::store::{PageApplied, Store, StoreError};
 
@@ -53,6 +53,7 @@ impl SyncerHandle {
             last_error: record.last_error,
             data_version: record.data_version,
             clock_offset_ms: record.clock_offset_ms.unwrap_or(0),
+            problem: record.last_problem,
         })
     }
 
@@ -154,8 +155,7 @@ impl Syncer {
             let page = self
                 .gateway
                 .sync_page(since, self.page_limit, at.as_ref())
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let received_at = (self.clock)();
             if page.server_time_ms > 0 {
                 // The gateway read its clock about halfway through the exchange.
@@ -185,7 +185,7 @@ impl Syncer {
                 tracing::info!(%error, "sync failed");
                 if let Err(e) = self
                     .store
-                    .record_failure(&error.to_string(), now_ms())
+                    .record_failure(&error.to_string(), error.problem(), now_ms())
                     .await
                 {
                     tracing::error!(error = %e, "could not record the sync failure");
@@ -201,11 +201,20 @@ enum PullError {
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
-    Gateway(String),
+    Gateway(#[from] GatewayError),
 }
 
-impl From<String> for PullError {
-    fn from(message: String) -> Self {
-        PullError::Gateway(message)
+impl PullError {
+    /// What the status line tells the resident.
+    fn problem(&self) -> SyncProblem {
+        match self {
+            PullError::Gateway(GatewayError::Unreachable(_)) => SyncProblem::Unreachable,
+            PullError::Gateway(GatewayError::SignInPage(_)) => SyncProblem::SignInPage,
+            PullError::Gateway(GatewayError::Status { .. } | GatewayError::Decode(_)) => {
+                SyncProblem::Gateway
+            }
+            PullError::Store(StoreError::OtherCity { .. }) => SyncProblem::OtherCity,
+            PullError::Store(_) => SyncProblem::Storage,
+        }
     }
 }

@@ -89,6 +89,58 @@ pub enum SyncState {
     Offline,
 }
 
+/// What kept the last sync from reaching the city's gateway, so the app can say what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncProblem {
+    /// No answer: no signal, or the gateway is down.
+    Unreachable,
+    /// Something between answered instead of the gateway, with a web page or a redirect: a
+    /// public wifi's sign-in page.
+    SignInPage,
+    /// The gateway serves another city than the app's.
+    OtherCity,
+    /// The gateway answered with an error.
+    Gateway,
+    /// The store on this device failed.
+    Storage,
+}
+
+impl SyncProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            SyncProblem::Unreachable => "unreachable",
+            SyncProblem::SignInPage => "sign_in_page",
+            SyncProblem::OtherCity => "other_city",
+            SyncProblem::Gateway => "gateway",
+            SyncProblem::Storage => "storage",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SyncProblem> {
+        [
+            SyncProblem::Unreachable,
+            SyncProblem::SignInPage,
+            SyncProblem::OtherCity,
+            SyncProblem::Gateway,
+            SyncProblem::Storage,
+        ]
+        .into_iter()
+        .find(|p| p.code() == code)
+    }
+
+    /// The translation key of what the status line says, and what to do.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            SyncProblem::Unreachable => "sync-offline",
+            SyncProblem::SignInPage => "sync-sign-in",
+            SyncProblem::OtherCity => "sync-other-city",
+            SyncProblem::Gateway => "sync-gateway-error",
+            SyncProblem::Storage => "sync-storage-error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStatus {
     pub state: SyncState,
@@ -102,6 +154,9 @@ pub struct SyncStatus {
     /// as measured at the last sync; 0 before any.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// What kept the last sync from the gateway, while offline.
+    #[serde(default)]
+    pub problem: Option<SyncProblem>,
 }
 
 impl SyncState {
@@ -260,6 +315,7 @@ mod tests {
             last_error: None,
             data_version: 0,
             clock_offset_ms: 2 * 86_400_000,
+            problem: None,
         };
         assert_eq!(
             status.gateway_now(1_000),

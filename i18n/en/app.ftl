@@ -58,6 +58,10 @@ sync-never = Showing built-in data, not synced yet
 sync-syncing = Syncing…
 sync-synced = Synced at { $time }
 sync-offline = Offline since { $time } — showing saved data
+sync-sign-in = This wifi needs you to sign in ({ $time }): open a browser and sign in to the wifi, the app will then sync by itself — showing saved data
+sync-other-city = This server serves another city ({ $time }): check the server address — showing saved data
+sync-gateway-error = The city's server has a problem ({ $time }): the app will try again — showing saved data
+sync-storage-error = This device's storage has a problem ({ $time }): free some space — showing saved data
 
 loading = Loading…
 error-invalid-input = Invalid input.

@@ -58,6 +58,10 @@ sync-never = Đang dùng dữ liệu có sẵn, chưa đồng bộ
 sync-syncing = Đang đồng bộ…
 sync-synced = Đã đồng bộ lúc { $time }
 sync-offline = Ngoại tuyến từ { $time } — đang hiển thị dữ liệu đã lưu
+sync-sign-in = Mạng wifi này cần đăng nhập ({ $time }): hãy mở trình duyệt để đăng nhập wifi, ứng dụng sẽ tự đồng bộ sau đó — đang hiện dữ liệu đã lưu
+sync-other-city = Máy chủ này phục vụ thành phố khác ({ $time }): hãy kiểm tra địa chỉ máy chủ — đang hiện dữ liệu đã lưu
+sync-gateway-error = Máy chủ của thành phố đang gặp lỗi ({ $time }): ứng dụng sẽ thử lại — đang hiện dữ liệu đã lưu
+sync-storage-error = Bộ nhớ của máy đang gặp lỗi ({ $time }): hãy giải phóng dung lượng — đang hiện dữ liệu đã lưu
 
 loading = Đang tải…
 error-invalid-input = Dữ liệu không hợp lệ.

@@ -1,7 +1,7 @@
 //! The line under the bar that says whether the data is synced, syncing or offline.
 
 use citizen_core::i18n::Value;
-use citizen_core::views::SyncState;
+use citizen_core::views::{SyncProblem, SyncState};
 use leptos::prelude::*;
 
 use crate::app::Sync;
@@ -25,7 +25,11 @@ pub fn SyncBadge() -> impl IntoView {
                 locale.t_args("sync-synced", &[("time", time(status.last_success_ms))])
             }
             SyncState::Offline => {
-                locale.t_args("sync-offline", &[("time", time(status.offline_since_ms))])
+                // Said with what to do: sign in to the wifi, check the address, free space.
+                let key = status
+                    .problem
+                    .map_or("sync-offline", SyncProblem::message_key);
+                locale.t_args(key, &[("time", time(status.offline_since_ms))])
             }
         }
     };
@@ -33,7 +37,10 @@ pub fn SyncBadge() -> impl IntoView {
         Some(SyncState::NeverSynced) => "never",
         Some(SyncState::Syncing) => "syncing",
         Some(SyncState::Synced) => "synced",
-        Some(SyncState::Offline) => "offline",
+        Some(SyncState::Offline) => match sync.status.get().and_then(|s| s.problem) {
+            Some(SyncProblem::SignInPage) => "sign-in",
+            _ => "offline",
+        },
         None => "unknown",
     };
     view! { <div id="sync-status" class="sync" data-state=state_code>{text}</div> }

@@ -1,0 +1,122 @@
+//! Behind a public wifi's sign-in page every request is answered with a web page or a
+//! redirect to the login: nothing is lost, nothing of it is stored, and the app says to sign
+//! in to the wifi instead of showing a raw decoding error.
+
+use citizen_client::outbox::Outbox;
+use citizen_client::{Gateway, Store, Syncer};
+use citizen_core::sync::{PullEvent, PullTiming};
+use citizen_core::views::{SyncProblem, SyncState};
+use citizen_core::{CityPack, Position};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TIMING: PullTiming = PullTiming {
+    interval_ms: 1_000,
+    backoff_base_ms: 10,
+    backoff_max_ms: 100,
+};
+
+/// A sign-in portal on loopback answering every request with `answer`; its URL.
+async fn portal(answer: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+const LOGIN_PAGE: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+    Content-Length: 51\r\nConnection: close\r\n\r\n<html><body>Dang nhap wifi mien phi</body></html>\r\n";
+const REDIRECT: &str = "HTTP/1.1 302 Found\r\nLocation: http://login.portal.example/\r\n\
+    Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+async fn case(answer: &'static str) {
+    let url = portal(answer).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
+    let store = Store::open(&dir.path().join("phone.db"))
+        .await
+        .expect("store");
+    store.bootstrap(&pack).await.expect("bootstrap");
+    let category = pack.categories[0].code.clone();
+    let mut draft = store.new_draft(0).await.expect("draft");
+    draft.category = Some(category.clone());
+    draft.description = "Cây ngã chắn đường".into();
+    draft.position = Some(Position {
+        lon: 106.365,
+        lat: 10.356,
+    });
+    store.save_draft(&draft).await.expect("save");
+    store
+        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .await
+        .expect("submit");
+    let before = store.sync_record().await.expect("record");
+
+    let syncer = Syncer::new(
+        store.clone(),
+        Gateway::new(&url),
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(
+        syncer.pull_once().await,
+        PullEvent::Failed,
+        "a web page is no feed"
+    );
+    let drained = Outbox::new(store.clone(), Gateway::new(&url), TIMING)
+        .drain(citizen_client::syncer::now_ms)
+        .await
+        .expect("drain");
+    assert!(
+        drained.stopped_by.is_some(),
+        "the report is not taken as sent"
+    );
+    assert_eq!(
+        store.outbox_len().await.expect("outbox"),
+        1,
+        "and it is kept"
+    );
+
+    let record = store.sync_record().await.expect("record");
+    assert_eq!(
+        (record.cursor, record.data_version),
+        (before.cursor, before.data_version),
+        "nothing of the page is stored"
+    );
+    let (handle, _loop) = Syncer::new(
+        store.clone(),
+        Gateway::new(&url),
+        std::time::Duration::from_secs(30),
+    )
+    .start();
+    let status = handle.status().await.expect("status");
+    assert_eq!(status.state, SyncState::Offline);
+    assert_eq!(
+        status.problem,
+        Some(SyncProblem::SignInPage),
+        "the resident is told to sign in to the wifi: {:?}",
+        status.last_error
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_page_is_recognised_and_nothing_is_lost() {
+    case(LOGIN_PAGE).await;
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_login_is_recognised_and_nothing_is_lost() {
+    case(REDIRECT).await;
+}
