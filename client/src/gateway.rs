@@ -14,7 +14,13 @@ pub enum GatewayError {
     #[error("gateway unreachable: {0}")]
     Unreachable(reqwest::Error),
     #[error("gateway answered {status}: {body}")]
-    Status { status: u16, body: String },
+    Status {
+        status: u16,
+        body: String,
+        /// How long the gateway asked to wait before trying again (`Retry-After`, RFC 9110
+        /// 10.2.3, on a 429 or 503), in ms.
+        retry_after_ms: Option<i64>,
+    },
     #[error("gateway answer unreadable: {0}")]
     Decode(reqwest::Error),
     /// Something between answered instead of the gateway (a public wifi's sign-in page):
@@ -157,11 +163,55 @@ async fn answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result
         )));
     }
     if !status.is_success() {
+        let retry_after_ms = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after_ms(v, std::time::SystemTime::now()));
         let body = response.text().await.unwrap_or_default();
         return Err(GatewayError::Status {
             status: status.as_u16(),
             body,
+            retry_after_ms,
         });
     }
     response.json().await.map_err(GatewayError::Decode)
+}
+
+/// A `Retry-After` value (RFC 9110, 10.2.3) as a delay in ms from `now`: delay-seconds, or an
+/// HTTP-date. Capped at a day, so a wrong header cannot park the outbox for good.
+fn retry_after_ms(value: &str, now: std::time::SystemTime) -> Option<i64> {
+    const DAY_MS: i64 = 86_400_000;
+    let value = value.trim();
+    let ms = if let Ok(seconds) = value.parse::<u64>() {
+        i64::try_from(seconds).ok()?.saturating_mul(1_000)
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    Some(ms.min(DAY_MS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_both_forms_of_the_standard() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_795_143_600);
+        assert_eq!(retry_after_ms("120", now), Some(120_000));
+        assert_eq!(retry_after_ms(" 0 ", now), Some(0));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(retry_after_ms(&later, now), Some(90_000));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(retry_after_ms(&earlier, now), Some(0), "a date past is now");
+        assert_eq!(
+            retry_after_ms("99999999", now),
+            Some(86_400_000),
+            "capped at a day"
+        );
+        assert_eq!(retry_after_ms("soon", now), None);
+        assert_eq!(retry_after_ms("-5", now), None);
+    }
 }

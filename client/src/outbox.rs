@@ -32,10 +32,18 @@ impl SendError {
         }
     }
 
+    /// How long the gateway asked to wait (`Retry-After`), in ms.
+    fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            SendError::Gateway(GatewayError::Status { retry_after_ms, .. }) => *retry_after_ms,
+            _ => None,
+        }
+    }
+
     /// What the resident is shown as the entry's last error.
     fn summary(&self) -> String {
         match self {
-            SendError::Gateway(GatewayError::Status { status, body }) => {
+            SendError::Gateway(GatewayError::Status { status, body, .. }) => {
                 let message = serde_json::from_str::<serde_json::Value>(body)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_owned))
@@ -108,9 +116,18 @@ impl Outbox {
                         now_ms(),
                         rand::random(),
                         &self.timing,
-                    );
+                    )
+                    // The gateway said how long to wait: not sooner.
+                    .max(now_ms().saturating_add(e.retry_after_ms().unwrap_or(0)));
                     self.store
-                        .outbox_failed(item.op_id, &summary, next, failure == Failure::Refused)
+                        // Refused, or told how long to wait: not brought forward when the
+                        // link is back.
+                        .outbox_failed(
+                            item.op_id,
+                            &summary,
+                            next,
+                            failure == Failure::Refused || e.retry_after_ms().is_some(),
+                        )
                         .await?;
                     if failure == Failure::Transient {
                         drained.stopped_by = Some(summary);
@@ -140,9 +157,9 @@ impl Outbox {
                             .await?;
                     }
                     // The report closed before this "me too" arrived: it can never count.
-                    Err(GatewayError::Status { status: 409, body })
-                        if refused_field(&body).as_deref() == Some("status") =>
-                    {
+                    Err(GatewayError::Status {
+                        status: 409, body, ..
+                    }) if refused_field(&body).as_deref() == Some("status") => {
                         tracing::info!(op = %item.op_id, report = %report_id, "me too refused: the report is closed");
                         self.store.support_refused(item.op_id, *report_id).await?;
                     }

@@ -82,3 +82,74 @@ async fn a_successful_sync_sends_the_waiting_reports_at_once() {
     assert_eq!(store.outbox_len().await.expect("outbox"), 0);
     let _ = stop.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_gateway_s_retry_after_is_honoured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A gateway too busy to take reports: 503 with "Retry-After: 120" (RFC 9110, 10.2.3).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buffer).await;
+                let body = r#"{"code":"internal","message":"busy"}"#;
+                let answer = format!(
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
+    let store = Store::open(&dir.path().join("phone.db"))
+        .await
+        .expect("store");
+    store.bootstrap(&pack).await.expect("bootstrap");
+    let category = pack.categories[0].code.clone();
+    let mut draft = store.new_draft(0).await.expect("draft");
+    draft.category = Some(category.clone());
+    draft.description = "Ngập sau mưa".into();
+    draft.position = Some(Position {
+        lon: 106.365,
+        lat: 10.356,
+    });
+    store.save_draft(&draft).await.expect("save");
+    store
+        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .await
+        .expect("submit");
+    let quick = PullTiming {
+        interval_ms: 1_000,
+        backoff_base_ms: 10,
+        backoff_max_ms: 100,
+    };
+    let before = now_ms();
+    Outbox::new(store.clone(), Gateway::new(&url), quick)
+        .drain(now_ms)
+        .await
+        .expect("drain");
+    let next = store
+        .next_attempt_ms()
+        .await
+        .expect("next")
+        .expect("the report waits");
+    assert!(
+        next >= before + 120_000,
+        "not sooner than the gateway asked: {} s",
+        (next - before) / 1_000
+    );
+    assert_eq!(
+        store.outbox_len().await.expect("outbox"),
+        1,
+        "and it is kept"
+    );
+}
