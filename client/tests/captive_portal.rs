@@ -2,11 +2,13 @@
 //! redirect to the login: nothing is lost, nothing of it is stored, and the app says to sign
 //! in to the wifi instead of showing a raw decoding error.
 
+mod common;
+
 use citizen_client::outbox::Outbox;
-use citizen_client::{Gateway, Store, Syncer};
+use citizen_client::{Gateway, Syncer};
 use citizen_core::sync::{PullEvent, PullTiming};
 use citizen_core::views::{SyncProblem, SyncState};
-use citizen_core::{CityPack, Position};
+use common::{device, queue_report};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TIMING: PullTiming = PullTiming {
@@ -45,24 +47,8 @@ const REDIRECT: &str = "HTTP/1.1 302 Found\r\nLocation: http://login.portal.exam
 async fn case(answer: &'static str) {
     let url = portal(answer).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
-    let store = Store::open(&dir.path().join("phone.db"))
-        .await
-        .expect("store");
-    store.bootstrap(&pack).await.expect("bootstrap");
-    let category = pack.categories[0].code.clone();
-    let mut draft = store.new_draft(0).await.expect("draft");
-    draft.category = Some(category.clone());
-    draft.description = "Cây ngã chắn đường".into();
-    draft.position = Some(Position {
-        lon: 106.365,
-        lat: 10.356,
-    });
-    store.save_draft(&draft).await.expect("save");
-    store
-        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
-        .await
-        .expect("submit");
+    let store = device(&dir.path().join("phone.db")).await;
+    queue_report(&store, "Cây ngã chắn đường").await;
     let before = store.sync_record().await.expect("record");
 
     let syncer = Syncer::new(

@@ -1,13 +1,13 @@
 //! When the link comes back, what waited out a failed link is sent at once, not after its
 //! old retry delay; what the gateway refused keeps its delay. Real stores, a real gateway.
 
-use std::path::PathBuf;
+mod common;
 
+use citizen_client::Gateway;
 use citizen_client::outbox::Outbox;
 use citizen_client::syncer::now_ms;
-use citizen_client::{Gateway, Store, Syncer};
 use citizen_core::sync::{PullEvent, PullTiming};
-use citizen_core::{CityPack, Position};
+use common::{TestGateway, device, queue_report};
 
 /// Back-off as the app has it at its longest: a minute.
 const TIMING: PullTiming = PullTiming {
@@ -19,25 +19,9 @@ const TIMING: PullTiming = PullTiming {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successful_sync_sends_the_waiting_reports_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
-    let store = Store::open(&dir.path().join("phone.db"))
-        .await
-        .expect("store");
-    store.bootstrap(&pack).await.expect("bootstrap");
-    let category = pack.categories[0].code.clone();
+    let store = device(&dir.path().join("phone.db")).await;
     for i in 0..2 {
-        let mut draft = store.new_draft(0).await.expect("draft");
-        draft.category = Some(category.clone());
-        draft.description = format!("Cống nghẹt {i}");
-        draft.position = Some(Position {
-            lon: 106.365,
-            lat: 10.356,
-        });
-        store.save_draft(&draft).await.expect("save");
-        store
-            .submit_draft(draft.id, &pack.city, |c| c == category, 0)
-            .await
-            .expect("submit");
+        queue_report(&store, &format!("Cống nghẹt {i}")).await;
     }
     // No link: each report fails once and waits out its back-off.
     let offline = Outbox::new(store.clone(), Gateway::new("http://127.0.0.1:9"), TIMING);
@@ -51,25 +35,9 @@ async fn a_successful_sync_sends_the_waiting_reports_at_once() {
     );
 
     // The link is back: one successful sync and they are due at once.
-    let app = citizen_server::Application::build(&citizen_server::Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
-        city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
-        simulate_every: None,
-        public_url: None,
-    })
-    .await
-    .expect("gateway");
-    let url = format!("http://{}", app.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    let syncer = Syncer::new(
-        store.clone(),
-        Gateway::new(&url),
-        std::time::Duration::from_secs(30),
-    );
+    let gateway = TestGateway::start(&dir.path().join("gw.db")).await;
+    let url = gateway.url.clone();
+    let syncer = common::syncer(&store, &url);
     assert!(matches!(
         syncer.pull_once().await,
         PullEvent::PageStored { .. }
@@ -80,7 +48,7 @@ async fn a_successful_sync_sends_the_waiting_reports_at_once() {
         .expect("drain");
     assert_eq!(sent.sent, 2, "both sent now, not in a minute");
     assert_eq!(store.outbox_len().await.expect("outbox"), 0);
-    let _ = stop.send(());
+    gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,24 +77,8 @@ async fn a_busy_gateway_s_retry_after_is_honoured() {
         }
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
-    let store = Store::open(&dir.path().join("phone.db"))
-        .await
-        .expect("store");
-    store.bootstrap(&pack).await.expect("bootstrap");
-    let category = pack.categories[0].code.clone();
-    let mut draft = store.new_draft(0).await.expect("draft");
-    draft.category = Some(category.clone());
-    draft.description = "Ngập sau mưa".into();
-    draft.position = Some(Position {
-        lon: 106.365,
-        lat: 10.356,
-    });
-    store.save_draft(&draft).await.expect("save");
-    store
-        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
-        .await
-        .expect("submit");
+    let store = device(&dir.path().join("phone.db")).await;
+    queue_report(&store, "Ngập sau mưa").await;
     let quick = PullTiming {
         interval_ms: 1_000,
         backoff_base_ms: 10,

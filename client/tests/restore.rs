@@ -2,15 +2,15 @@
 //! history that is no longer the gateway's. Real stores, a real gateway on loopback whose
 //! database is backed up (`VACUUM INTO`) and put back.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use citizen_client::outbox::Outbox;
 use citizen_client::store::{PageApplied, StoreError};
-use citizen_client::{Gateway, Store, Syncer};
+use citizen_client::{Gateway, Store};
+use citizen_core::SyncPage;
 use citizen_core::report::Delivery;
-use citizen_core::sync::{PullEvent, PullTiming};
-use citizen_core::{CityPack, Position, SyncPage};
-use citizen_server::{Application, Config};
+use citizen_core::sync::PullTiming;
+use common::{TestGateway, device, pack, queue_report};
 use uuid::Uuid;
 
 const TIMING: PullTiming = PullTiming {
@@ -19,88 +19,15 @@ const TIMING: PullTiming = PullTiming {
     backoff_max_ms: 100,
 };
 
-fn pack() -> CityPack {
-    CityPack::parse(citizen_core::city::default_pack_sources()).expect("bundled pack")
-}
-
-struct Running {
-    url: String,
-    store: citizen_server::Store,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(db: &Path) -> Running {
-    let app = Application::build(&Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", db.display()),
-        city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
-        simulate_every: None,
-        public_url: None,
-    })
-    .await
-    .expect("gateway");
-    let url = format!("http://{}", app.local_addr().expect("addr"));
-    let store = app.store().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        url,
-        store,
-        stop,
-        task,
-    }
-}
-
-async fn stop(gateway: Running) {
-    let _ = gateway.stop.send(());
-    let _ = gateway.task.await;
-    gateway.store.pool().close().await;
-}
-
-async fn device(path: &Path) -> Store {
-    let store = Store::open(path).await.expect("store");
-    store.bootstrap(&pack()).await.expect("bootstrap");
-    store
-}
-
 async fn pull_all(store: &Store, url: &str) {
-    let syncer = Syncer::new(
-        store.clone(),
-        Gateway::new(url),
-        std::time::Duration::from_secs(30),
-    );
-    for _ in 0..100 {
-        match syncer.pull_once().await {
-            PullEvent::PageStored { has_more: true } => {}
-            PullEvent::PageStored { has_more: false } => return,
-            other => panic!("the pull failed: {other:?}"),
-        }
-    }
-    panic!("the pull never ended");
+    common::pull_all(&common::syncer(store, url)).await;
 }
 
 /// Writes and sends `n` reports from `store`; their ids.
 async fn send_reports(store: &Store, url: &str, n: usize, words: &str) -> Vec<Uuid> {
-    let pack = pack();
-    let category = pack.categories[0].code.clone();
     let mut ids = Vec::new();
     for i in 0..n {
-        let mut draft = store.new_draft(0).await.expect("draft");
-        draft.category = Some(category.clone());
-        draft.description = format!("{words} {i}");
-        draft.position = Some(Position {
-            lon: 106.3650,
-            lat: 10.3560,
-        });
-        store.save_draft(&draft).await.expect("save");
-        store
-            .submit_draft(draft.id, &pack.city, |c| c == category, 0)
-            .await
-            .expect("submit");
-        ids.push(draft.id);
+        ids.push(queue_report(store, &format!("{words} {i}")).await);
     }
     Outbox::new(store.clone(), Gateway::new(url), TIMING)
         .drain(|| i64::MAX / 4)
@@ -133,7 +60,7 @@ async fn restored_gateway_case(pulled_after_sending: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("gateway.db");
     let backup = dir.path().join("backup.db");
-    let gateway = start(&db).await;
+    let gateway = TestGateway::start(&db).await;
     let first = device(&dir.path().join("first.db")).await;
     pull_all(&first, &gateway.url).await;
 
@@ -150,12 +77,12 @@ async fn restored_gateway_case(pulled_after_sending: bool) {
     }
 
     // The gateway is restored from the backup; a second device sends three reports.
-    stop(gateway).await;
+    gateway.stop().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(&backup, &db).expect("restore");
-    let gateway = start(&db).await;
+    let gateway = TestGateway::start(&db).await;
     let second = device(&dir.path().join("second.db")).await;
     let theirs = send_reports(&second, &gateway.url, 3, "Đèn hỏng").await;
 
@@ -222,7 +149,7 @@ async fn restored_gateway_case(pulled_after_sending: bool) {
         5,
         "and the device holds the city's five reports"
     );
-    stop(gateway).await;
+    gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

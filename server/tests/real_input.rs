@@ -52,6 +52,32 @@ async fn accepted_report(api: &Api) -> Value {
     receipt
 }
 
+/// The queue of `department` (a JSON string), as its staff see it.
+async fn staff_queue(gw: &common::Gateway, api: &Api, department: &Value) -> Value {
+    let token = staff_token(gw, department.as_str().expect("a department")).await;
+    let (status, queue) = api
+        .send(
+            Method::GET,
+            "/api/v1/staff/reports",
+            &[("authorization", &format!("Bearer {token}"))],
+            vec![],
+        )
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    queue
+}
+
+/// Posts a multipart Open311 form.
+async fn post_multipart(api: &Api, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    api.send(
+        Method::POST,
+        "/open311/v2/requests.json",
+        &[("content-type", content_type)],
+        body,
+    )
+    .await
+}
+
 async fn get(api: &Api, path: &str) -> (u16, Value) {
     api.send(Method::GET, path, &[], vec![]).await
 }
@@ -79,15 +105,7 @@ async fn decomposed_vietnamese_is_counted_as_seen_and_stored_composed() {
         view["description"].as_str() == Some(long.as_str()),
         "stored in NFC"
     );
-    let token = staff_token(&gw, receipt["department"].as_str().expect("department")).await;
-    let (_, queue) = api
-        .send(
-            Method::GET,
-            "/api/v1/staff/reports",
-            &[("authorization", &format!("Bearer {token}"))],
-            vec![],
-        )
-        .await;
+    let queue = staff_queue(&gw, &api, &receipt["department"]).await;
     assert_eq!(
         queue[0]["contact"]["name"], "Nguyễn Thị Đào",
         "contacts too"
@@ -316,14 +334,7 @@ async fn open311_takes_a_multipart_form_with_a_photo() {
         ("first_name", "Lan"),
     ];
     let (content_type, body) = multipart(&fields, Some(&photo));
-    let (status, created) = api
-        .send(
-            Method::POST,
-            "/open311/v2/requests.json",
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await;
+    let (status, created) = post_multipart(&api, &content_type, body).await;
     assert_eq!(status, 200, "{created}");
     let id = created[0]["service_request_id"].as_str().expect("an id");
     let (_, request) = get(&api, &format!("/open311/v2/requests/{id}.json")).await;
@@ -373,14 +384,7 @@ async fn open311_takes_a_multipart_form_with_a_photo() {
 
     // A browser form with no file chosen sends an empty `media` part: a report without a photo.
     let (content_type, body) = multipart(&fields, Some(b""));
-    let (status, created) = api
-        .send(
-            Method::POST,
-            "/open311/v2/requests.json",
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await;
+    let (status, created) = post_multipart(&api, &content_type, body).await;
     assert_eq!(status, 200, "{created}");
 
     let before = database_snapshot(&gw.app_store).await;
@@ -395,14 +399,7 @@ async fn open311_takes_a_multipart_form_with_a_photo() {
     ];
     for (media, status_code, field, words) in refused {
         let (content_type, body) = multipart(&fields, media);
-        let answer = api
-            .send(
-                Method::POST,
-                "/open311/v2/requests.json",
-                &[("content-type", &content_type)],
-                body,
-            )
-            .await;
+        let answer = post_multipart(&api, &content_type, body).await;
         assert_open311_refused(&answer, status_code, field, words);
     }
     let (status, answer) = api
@@ -682,14 +679,7 @@ async fn pasted_text_is_tidied_in_open311_forms_and_held_to_the_document_in_json
         ("email", "lan@example.vn "),
     ];
     let (content_type, body) = multipart(&fields, None);
-    let (status, created) = api
-        .send(
-            Method::POST,
-            "/open311/v2/requests.json",
-            &[("content-type", &content_type)],
-            body,
-        )
-        .await;
+    let (status, created) = post_multipart(&api, &content_type, body).await;
     assert_eq!(status, 200, "{created}");
     let code = created[0]["service_request_id"].as_str().expect("an id");
     let (_, view) = get(&api, &format!("/api/v1/reports/{code}")).await;
@@ -702,15 +692,7 @@ async fn pasted_text_is_tidied_in_open311_forms_and_held_to_the_document_in_json
         Value::Null,
         "an invisible address is no address"
     );
-    let token = staff_token(&gw, view["department"].as_str().expect("department")).await;
-    let (_, queue) = api
-        .send(
-            Method::GET,
-            "/api/v1/staff/reports",
-            &[("authorization", &format!("Bearer {token}"))],
-            vec![],
-        )
-        .await;
+    let queue = staff_queue(&gw, &api, &view["department"]).await;
     assert_eq!(
         queue[0]["contact"],
         json!({"name": "Lan", "phone": "0912 345 678", "email": "lan@example.vn", "anonymous": false})

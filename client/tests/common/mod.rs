@@ -1,0 +1,103 @@
+//! What the client's integration tests share: the bundled pack, a device's store, a report
+//! queued on it, a real gateway on loopback that can be stopped, and a full pull.
+#![allow(dead_code, reason = "each test file uses a part")]
+
+use std::path::{Path, PathBuf};
+
+use citizen_client::{Gateway, Store, Syncer};
+use citizen_core::sync::PullEvent;
+use citizen_core::{CityPack, Position};
+use uuid::Uuid;
+
+pub fn pack() -> CityPack {
+    CityPack::parse(citizen_core::city::default_pack_sources()).expect("bundled pack")
+}
+
+/// A device's store at `path`, with the bundled city pack.
+pub async fn device(path: &Path) -> Store {
+    let store = Store::open(path).await.expect("store");
+    store.bootstrap(&pack()).await.expect("bootstrap");
+    store
+}
+
+/// Writes a report of the pack's first category in the city centre, sent at once to the
+/// outbox; its id.
+pub async fn queue_report(store: &Store, description: &str) -> Uuid {
+    let pack = pack();
+    let category = pack.categories[0].code.clone();
+    let mut draft = store.new_draft(0).await.expect("draft");
+    draft.category = Some(category.clone());
+    draft.description = description.to_owned();
+    draft.position = Some(Position {
+        lon: 106.3650,
+        lat: 10.3560,
+    });
+    store.save_draft(&draft).await.expect("save");
+    store
+        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .await
+        .expect("submit");
+    draft.id
+}
+
+/// A gateway on a free loopback port over the SQLite database at `db`.
+pub struct TestGateway {
+    pub url: String,
+    pub store: citizen_server::Store,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestGateway {
+    pub async fn start(db: &Path) -> TestGateway {
+        let app = citizen_server::Application::build(&citizen_server::Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            database_url: format!("sqlite://{}", db.display()),
+            city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
+            simulate_every: None,
+            public_url: None,
+        })
+        .await
+        .expect("gateway");
+        let url = format!("http://{}", app.local_addr().expect("addr"));
+        let store = app.store().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestGateway {
+            url,
+            store,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops serving and closes the database, so its files can be replaced.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.store.pool().close().await;
+    }
+}
+
+/// Pulls the feed until it is drained.
+pub async fn pull_all(syncer: &Syncer) {
+    for _ in 0..100 {
+        match syncer.pull_once().await {
+            PullEvent::PageStored { has_more: true } => {}
+            PullEvent::PageStored { has_more: false } => return,
+            other => panic!("the pull failed: {other:?}"),
+        }
+    }
+    panic!("the pull never ended");
+}
+
+/// A syncer of `store` with the gateway at `url`.
+pub fn syncer(store: &Store, url: &str) -> Syncer {
+    Syncer::new(
+        store.clone(),
+        Gateway::new(url),
+        std::time::Duration::from_secs(30),
+    )
+}
