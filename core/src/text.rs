@@ -225,8 +225,9 @@ pub fn text_pattern(required: bool) -> String {
     format!("^[^{CONTROLS}]*[^{invisible}][^{CONTROLS}]*$")
 }
 
-/// A code point inside a regex character class: `\uXXXX` in the Basic Multilingual Plane,
-/// the character itself beyond it (ECMA-262 has no four-digit escape for those).
+/// A code point inside a regex character class: `\u` and four hex digits in the Basic
+/// Multilingual Plane, the character itself beyond it (ECMA-262 has no four-digit escape
+/// for those).
 fn class_char(c: char) -> String {
     if u32::from(c) <= 0xFFFF {
         format!("\\u{:04X}", u32::from(c))
