@@ -1,6 +1,16 @@
 //! The city gateway as the app sees it: HTTP calls, nothing else.
+//!
+//! A request is given up when the link goes silent (no byte sent or received for
+//! [`SILENCE`]), never for taking long: on a 10 KB/s rural uplink a photo chunk takes tens of
+//! seconds and still gets through. Bytes handed to the operating system may wait in its send
+//! buffer, out of sight; the time they need at [`SLOWEST_LINK`] is added to the limit, and
+//! the system itself drops a connection whose sent bytes go unacknowledged for [`SILENCE`]
+//! (`TCP_USER_TIMEOUT`, RFC 5482, on Linux and Android).
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use citizen_core::SyncPage;
 use citizen_core::report::{
@@ -22,7 +32,10 @@ pub enum GatewayError {
         retry_after_ms: Option<i64>,
     },
     #[error("gateway answer unreadable: {0}")]
-    Decode(reqwest::Error),
+    Decode(String),
+    /// Nothing moved either way for this long: the gateway (or the link) stopped answering.
+    #[error("no answer from the gateway for {} s", .0.as_secs())]
+    Silent(Duration),
     /// Something between answered instead of the gateway (a public wifi's sign-in page):
     /// a redirect, or a web page where the gateway answers JSON.
     #[error("a network sign-in page answered instead of the gateway ({0})")]
@@ -37,31 +50,44 @@ impl GatewayError {
             // A sign-in page is a link not yet usable, like no link.
             GatewayError::Unreachable(_)
             | GatewayError::Decode(_)
+            | GatewayError::Silent(_)
             | GatewayError::SignInPage(_) => None,
         }
     }
 }
 
+/// How long the link may stay silent (no byte sent or received) before a request is given
+/// up: 20 s.
+pub const SILENCE: Duration = Duration::from_secs(20);
+
+/// The slowest uplink still worth using, in bytes per second: 1 KB/s (GPRS).
+pub const SLOWEST_LINK: f64 = 1_000.0;
+
+/// Bytes handed to the connection per piece of an upload's body: each piece is a sign of life.
+const PIECE_BYTES: usize = 4 * 1024;
+
 #[derive(Clone)]
 pub struct Gateway {
     base: String,
     http: reqwest::Client,
+    silence: Duration,
 }
 
 impl Gateway {
+    /// The gateway at `base_url` (`http://host:port`), with the [`SILENCE`] limit.
     pub fn new(base_url: &str) -> Gateway {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(20))
-            // The gateway's API never redirects: a redirect comes from a network in between
-            // (a wifi sign-in page), and is recognised as such rather than followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         Gateway {
             base: base_url.trim_end_matches('/').to_owned(),
-            http,
+            http: http_client(SILENCE),
+            silence: SILENCE,
         }
+    }
+
+    /// The same gateway, giving a request up after `silence` without a byte either way.
+    pub fn with_silence(mut self, silence: Duration) -> Gateway {
+        self.silence = silence;
+        self.http = http_client(silence);
+        self
     }
 
     /// One page of the feed after `since`; `at` is the record (kind, id) of the change at
@@ -82,7 +108,7 @@ impl Gateway {
             .http
             .get(format!("{}/api/v1/sync", self.base))
             .query(&query);
-        answer(request).await
+        self.answer(request, Progress::new()).await
     }
 
     /// Announces a photo upload (or asks how far it is when it was announced before).
@@ -91,37 +117,88 @@ impl Gateway {
             .http
             .post(format!("{}/api/v1/uploads", self.base))
             .json(start);
-        answer(request).await
+        self.answer(request, Progress::new()).await
     }
 
     pub async fn upload_state(&self, id: Uuid) -> Result<UploadState, GatewayError> {
-        answer(self.http.get(format!("{}/api/v1/uploads/{id}", self.base))).await
+        self.answer(
+            self.http.get(format!("{}/api/v1/uploads/{id}", self.base)),
+            Progress::new(),
+        )
+        .await
     }
 
-    /// Sends the chunk of an upload that starts at `offset`.
+    /// Sends the chunk of an upload that starts at `offset`. The body goes out in small pieces,
+    /// each one a sign that the link is moving.
     pub async fn append_chunk(
         &self,
         id: Uuid,
         offset: u64,
         chunk: Vec<u8>,
     ) -> Result<UploadState, GatewayError> {
+        let progress = Progress::new();
+        let size = chunk.len();
+        let chunk = bytes::Bytes::from(chunk);
+        let pieces = (0..size).step_by(PIECE_BYTES).map({
+            let progress = progress.clone();
+            move |start| {
+                // Asked for the next piece: the previous one left.
+                progress.touch();
+                let piece = chunk.slice(start..(start + PIECE_BYTES).min(size));
+                progress.handed_over(piece.len());
+                Ok::<_, std::io::Error>(piece)
+            }
+        });
         let request = self
             .http
             .patch(format!("{}/api/v1/uploads/{id}", self.base))
             .header("upload-offset", offset.to_string())
             .header("content-type", "application/octet-stream")
-            .body(chunk);
-        answer(request).await
+            .header(reqwest::header::CONTENT_LENGTH, size.to_string())
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)));
+        self.answer(request, progress).await
+    }
+
+    /// Runs `work` until it ends or the link has been silent (no `progress`) for the
+    /// gateway's silence limit.
+    async fn unless_silent<T>(
+        &self,
+        progress: &Progress,
+        work: impl Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let mut work = std::pin::pin!(work);
+        loop {
+            let quiet = progress.quiet_for();
+            let limit = self.silence + progress.in_buffers_for();
+            if quiet >= limit {
+                return Err(GatewayError::Silent(self.silence));
+            }
+            tokio::select! {
+                outcome = &mut work => return outcome,
+                () = tokio::time::sleep(limit - quiet) => {}
+            }
+        }
+    }
+
+    /// Sends `request` and reads its JSON answer; gives up when the link goes silent.
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        progress: Progress,
+    ) -> Result<T, GatewayError> {
+        self.unless_silent(&progress, read_answer(request, &progress))
+            .await
     }
 
     pub async fn submit_report(
         &self,
         report: &ReportSubmission,
     ) -> Result<ReportReceipt, GatewayError> {
-        answer(
+        self.answer(
             self.http
                 .post(format!("{}/api/v1/reports", self.base))
                 .json(report),
+            Progress::new(),
         )
         .await
     }
@@ -131,17 +208,78 @@ impl Gateway {
         report_id: Uuid,
         support: &SupportSubmission,
     ) -> Result<SupportReceipt, GatewayError> {
-        answer(
+        self.answer(
             self.http
                 .post(format!("{}/api/v1/reports/{report_id}/supports", self.base))
                 .json(support),
+            Progress::new(),
         )
         .await
     }
 }
 
-async fn answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, GatewayError> {
-    let response = request.send().await.map_err(GatewayError::Unreachable)?;
+fn http_client(silence: Duration) -> reqwest::Client {
+    let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+    #[cfg(any(target_os = "android", target_os = "linux"))]
+    let http = http.tcp_user_timeout(silence);
+    #[cfg(not(any(target_os = "android", target_os = "linux")))]
+    let _ = silence;
+    http
+        // The gateway's API never redirects: a redirect comes from a network in between
+        // (a wifi sign-in page), and is recognised as such rather than followed.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+/// When bytes last moved on one request's link.
+#[derive(Clone)]
+struct Progress {
+    start: Instant,
+    /// ms after `start` of the last sign of life.
+    last_ms: Arc<AtomicU64>,
+    /// Bytes of the body handed to the connection.
+    body_bytes: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            start: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+            body_bytes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn handed_over(&self, bytes: usize) {
+        self.body_bytes
+            .fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// How long the body handed over may take to leave the system's buffers on the slowest
+    /// link worth using.
+    fn in_buffers_for(&self) -> Duration {
+        Duration::from_secs_f64(self.body_bytes.load(Ordering::Relaxed) as f64 / SLOWEST_LINK)
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.start
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+async fn read_answer<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    progress: &Progress,
+) -> Result<T, GatewayError> {
+    let mut response = request.send().await.map_err(GatewayError::Unreachable)?;
+    progress.touch();
     let status = response.status();
     if status.is_redirection() {
         let to = response
@@ -175,7 +313,12 @@ async fn answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result
             retry_after_ms,
         });
     }
-    response.json().await.map_err(GatewayError::Decode)
+    let mut body = Vec::new();
+    while let Some(piece) = response.chunk().await.map_err(GatewayError::Unreachable)? {
+        progress.touch();
+        body.extend_from_slice(&piece);
+    }
+    serde_json::from_slice(&body).map_err(|e| GatewayError::Decode(e.to_string()))
 }
 
 /// A `Retry-After` value (RFC 9110, 10.2.3) as a delay in ms from `now`: delay-seconds, or an

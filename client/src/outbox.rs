@@ -3,6 +3,10 @@
 //! acknowledgement is stored before the next step, so a crash at any point repeats at most
 //! one idempotent request.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
 use citizen_core::outbox::{Failure, next_attempt_ms};
 use citizen_core::report::UploadStart;
 use citizen_core::sync::PullTiming;
@@ -12,8 +16,25 @@ use crate::gateway::{Gateway, GatewayError};
 use crate::reports::{OutboxItem, OutboxOp};
 use crate::store::{Store, StoreError};
 
-/// Bytes per upload request: small enough that a dropped link loses little.
-pub const CHUNK_BYTES: usize = 256 * 1024;
+/// Bytes in the first upload request, before the link is measured: 64 KiB.
+pub const FIRST_CHUNK_BYTES: usize = 64 * 1024;
+/// The smallest upload request: 16 KiB.
+pub const MIN_CHUNK_BYTES: usize = 16 * 1024;
+/// The largest upload request: 1 MiB, the gateway's limit for one `PATCH`.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+/// How long one upload request should take on the measured link: 8 s. A dropped link then
+/// loses at most that much work, and a fast link needs few requests.
+const CHUNK_TIME: Duration = Duration::from_secs(8);
+
+/// The size of the next upload request after `sent` bytes took `took`, when the last request
+/// was `last` bytes: what the measured rate moves in [`CHUNK_TIME`], growing at most twofold
+/// per request, within [`MIN_CHUNK_BYTES`]..=[`MAX_CHUNK_BYTES`].
+pub fn next_chunk_bytes(last: usize, sent: usize, took: Duration) -> usize {
+    let rate = sent as f64 / took.as_secs_f64().max(0.001);
+    let fits = (rate * CHUNK_TIME.as_secs_f64()) as usize;
+    fits.min(last.saturating_mul(2))
+        .clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -77,6 +98,8 @@ pub struct Outbox {
     store: Store,
     gateway: Gateway,
     timing: PullTiming,
+    /// The upload request size that suits the link as last measured, in bytes.
+    chunk_bytes: Arc<AtomicUsize>,
 }
 
 impl Outbox {
@@ -85,7 +108,13 @@ impl Outbox {
             store,
             gateway,
             timing,
+            chunk_bytes: Arc::new(AtomicUsize::new(FIRST_CHUNK_BYTES)),
         }
+    }
+
+    /// The size of the next upload request, in bytes: sized to the link as last measured.
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunk_bytes.load(Ordering::Relaxed)
     }
 
     /// Sends every operation due now, oldest first. Stops at the first failure of the link
@@ -188,22 +217,73 @@ impl Outbox {
             })
             .await?;
         while !state.complete {
-            let start = state.offset as usize;
-            let end = (start + CHUNK_BYTES).min(photo.data.len());
+            let start = usize::try_from(state.offset)
+                .unwrap_or(usize::MAX)
+                .min(photo.data.len());
+            let size = self.chunk_bytes();
+            let end = start.saturating_add(size).min(photo.data.len());
+            let began = Instant::now();
             match self
                 .gateway
                 .append_chunk(id, state.offset, photo.data[start..end].to_vec())
                 .await
             {
-                Ok(next) => state = next,
+                Ok(next) => {
+                    let took = began.elapsed();
+                    // Only a full request measures the link: a short last one is mostly delay.
+                    if end - start == size {
+                        let next_size = next_chunk_bytes(size, size, took);
+                        tracing::debug!(
+                            bytes = size,
+                            ms = took.as_millis() as u64,
+                            next_size,
+                            "chunk sent"
+                        );
+                        self.chunk_bytes.store(next_size, Ordering::Relaxed);
+                    }
+                    state = next;
+                }
                 // The gateway has more (or less) than we thought: ask and go on from there.
                 Err(GatewayError::Status { status: 409, .. }) => {
                     state = self.gateway.upload_state(id).await?;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A link that broke or went silent mid-request: try a smaller one next.
+                    if e.status().is_none() {
+                        self.chunk_bytes
+                            .store((size / 2).max(MIN_CHUNK_BYTES), Ordering::Relaxed);
+                    }
+                    return Err(e.into());
+                }
             }
             self.store.set_uploaded(id, state.offset).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_sized_to_the_measured_link() {
+        let secs = Duration::from_secs;
+        // 10 KB/s (rural EDGE): 80 KB moves in 8 s.
+        assert_eq!(next_chunk_bytes(64 * 1024, 100_000, secs(10)), 80_000);
+        // A fast link: twofold per request at most, then the gateway's limit.
+        assert_eq!(
+            next_chunk_bytes(64 * 1024, 64 * 1024, Duration::from_millis(20)),
+            128 * 1024
+        );
+        assert_eq!(
+            next_chunk_bytes(MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, Duration::ZERO),
+            MAX_CHUNK_BYTES
+        );
+        // A crawling link still sends something.
+        assert_eq!(
+            next_chunk_bytes(64 * 1024, 1_000, secs(60)),
+            MIN_CHUNK_BYTES
+        );
     }
 }

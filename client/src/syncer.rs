@@ -190,7 +190,13 @@ impl Syncer {
                 {
                     tracing::error!(error = %e, "could not record the sync failure");
                 }
-                PullEvent::Failed
+                match error {
+                    PullError::Gateway(GatewayError::Status {
+                        retry_after_ms: Some(wait_ms),
+                        ..
+                    }) => PullEvent::AskedToWait { wait_ms },
+                    _ => PullEvent::Failed,
+                }
             }
         }
     }
@@ -208,7 +214,9 @@ impl PullError {
     /// What the status line tells the resident.
     fn problem(&self) -> SyncProblem {
         match self {
-            PullError::Gateway(GatewayError::Unreachable(_)) => SyncProblem::Unreachable,
+            PullError::Gateway(GatewayError::Unreachable(_) | GatewayError::Silent(_)) => {
+                SyncProblem::Unreachable
+            }
             PullError::Gateway(GatewayError::SignInPage(_)) => SyncProblem::SignInPage,
             PullError::Gateway(GatewayError::Status { .. } | GatewayError::Decode(_)) => {
                 SyncProblem::Gateway

@@ -1,5 +1,6 @@
 //! When the link comes back, what waited out a failed link is sent at once, not after its
-//! old retry delay; what the gateway refused keeps its delay. Real stores, a real gateway.
+//! old retry delay; what the gateway refused, or asked to wait for, keeps its delay. Real
+//! stores, a real gateway.
 
 mod common;
 
@@ -103,5 +104,10 @@ async fn a_busy_gateway_s_retry_after_is_honoured() {
         store.outbox_len().await.expect("outbox"),
         1,
         "and it is kept"
+    );
+    // The feed's pull loop is told to wait as long (the machine then waits at least that).
+    assert_eq!(
+        common::syncer(&store, &url).pull_once().await,
+        PullEvent::AskedToWait { wait_ms: 120_000 }
     );
 }

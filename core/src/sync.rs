@@ -203,6 +203,9 @@ pub enum PullEvent {
     PageStored { has_more: bool },
     /// The gateway could not be reached or answered with an error.
     Failed,
+    /// The gateway answered an error and asked not to be asked again for `wait_ms`
+    /// (`Retry-After`, RFC 9110 section 10.2.3, on a 429 or 503).
+    AskedToWait { wait_ms: i64 },
     /// Something asked for a sync now (the user, a reconnect).
     Wake,
 }
@@ -276,14 +279,25 @@ pub fn step(
                 PullAction::WaitUntil(until_ms),
             )
         }
+        (PullState::Pulling { failures }, PullEvent::AskedToWait { wait_ms }) => {
+            let failures = failures.saturating_add(1);
+            // Not sooner than asked, nor sooner than the back-off.
+            let until_ms = (now_ms + timing.backoff_ms(failures, jitter))
+                .max(now_ms.saturating_add(wait_ms.max(0)));
+            (
+                PullState::Idle { until_ms, failures },
+                PullAction::WaitUntil(until_ms),
+            )
+        }
         // A request is already in flight; ticks and wakes wait for its outcome.
         (PullState::Pulling { .. }, PullEvent::Tick | PullEvent::Wake) => {
             (state, PullAction::WaitUntil(now_ms))
         }
         // Outcomes without a request in flight are stale: ignore them.
-        (PullState::Idle { until_ms, .. }, PullEvent::PageStored { .. } | PullEvent::Failed) => {
-            (state, PullAction::WaitUntil(until_ms))
-        }
+        (
+            PullState::Idle { until_ms, .. },
+            PullEvent::PageStored { .. } | PullEvent::Failed | PullEvent::AskedToWait { .. },
+        ) => (state, PullAction::WaitUntil(until_ms)),
     }
 }
 
@@ -385,6 +399,37 @@ mod tests {
         );
         assert_eq!(s, PullState::Pulling { failures: 0 });
         assert_eq!(a, PullAction::WaitUntil(5));
+    }
+
+    #[test]
+    fn a_gateway_asking_to_wait_is_not_asked_sooner() {
+        let (s, a) = step(
+            PullState::Pulling { failures: 0 },
+            PullEvent::AskedToWait { wait_ms: 120_000 },
+            1_000,
+            u32::MAX,
+            &TIMING,
+        );
+        assert_eq!(
+            s,
+            PullState::Idle {
+                until_ms: 121_000,
+                failures: 1
+            }
+        );
+        assert_eq!(a, PullAction::WaitUntil(121_000));
+        // A short wait does not cut the back-off short.
+        let (_, a) = step(
+            PullState::Pulling { failures: 3 },
+            PullEvent::AskedToWait { wait_ms: 10 },
+            1_000,
+            u32::MAX,
+            &TIMING,
+        );
+        assert_eq!(
+            a,
+            PullAction::WaitUntil(1_000 + TIMING.backoff_ms(4, u32::MAX))
+        );
     }
 
     #[test]

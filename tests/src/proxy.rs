@@ -1,5 +1,6 @@
 //! A fault-injecting TCP proxy for tests: forwards loopback connections to an upstream and
-//! can refuse connections, or cut every connection after a number of bytes has gone up.
+//! can refuse connections, cut every connection after a number of bytes has gone up, slow the
+//! uplink to a rate, or swallow everything and never answer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,10 @@ struct Faults {
     /// Bytes sent up since the last cut.
     since_cut: AtomicU64,
     cuts: AtomicU64,
+    /// Uplink rate in bytes per second (0: as fast as loopback).
+    up_rate: AtomicU64,
+    /// Accept and read, but forward nothing and answer nothing.
+    silent: AtomicBool,
 }
 
 /// The proxy; it stops when dropped.
@@ -62,6 +67,19 @@ impl Proxy {
         self.faults.drop_every.store(bytes, Ordering::SeqCst);
     }
 
+    /// Slows the uplink to `bytes_per_second` (0: no limit), as on a rural 2G link.
+    pub fn throttle_up(&self, bytes_per_second: u64) {
+        self.faults
+            .up_rate
+            .store(bytes_per_second, Ordering::SeqCst);
+    }
+
+    /// While silent, the proxy takes every byte sent to it and answers nothing, as a server
+    /// that accepted the connection and hung.
+    pub fn set_silent(&self, silent: bool) {
+        self.faults.silent.store(silent, Ordering::SeqCst);
+    }
+
     /// Bytes that went up to the upstream so far.
     pub fn sent_up(&self) -> u64 {
         self.faults.sent_up.load(Ordering::SeqCst)
@@ -87,10 +105,26 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
     let up = async {
         let mut buf = vec![0_u8; 16 * 1024];
         loop {
-            let n = match client_read.read(&mut buf).await {
+            let rate = faults.up_rate.load(Ordering::SeqCst);
+            // At a limited rate, a tenth of a second's worth at a time.
+            let most = if rate > 0 {
+                usize::try_from(rate / 10)
+                    .unwrap_or(buf.len())
+                    .clamp(1, buf.len())
+            } else {
+                buf.len()
+            };
+            let n = match client_read.read(&mut buf[..most]).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if faults.silent.load(Ordering::SeqCst) {
+                continue;
+            }
+            if rate > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(n as f64 / rate as f64))
+                    .await;
+            }
             let every = faults.drop_every.load(Ordering::SeqCst);
             let mut take = n;
             let mut cut = false;
