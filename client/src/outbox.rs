@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use citizen_core::outbox::{Failure, next_attempt_ms};
 use citizen_core::report::UploadStart;
 use citizen_core::sync::PullTiming;
+use citizen_core::views::SyncProblem;
 use uuid::Uuid;
 
 use crate::gateway::{Gateway, GatewayError};
@@ -53,6 +54,25 @@ impl SendError {
         }
     }
 
+    /// What the resident is told about this failure, in their language.
+    fn problem(&self) -> SyncProblem {
+        match self {
+            SendError::Gateway(GatewayError::Unreachable(_) | GatewayError::Silent(_)) => {
+                SyncProblem::Unreachable
+            }
+            SendError::Gateway(GatewayError::SignInPage(_)) => SyncProblem::SignInPage,
+            SendError::Gateway(GatewayError::Status { status, .. })
+                if Failure::from_status(Some(*status)) == Failure::Refused =>
+            {
+                SyncProblem::Refused
+            }
+            SendError::Gateway(GatewayError::Status { .. } | GatewayError::Decode(_)) => {
+                SyncProblem::Gateway
+            }
+            SendError::Store(_) => SyncProblem::Storage,
+        }
+    }
+
     /// How long the gateway asked to wait (`Retry-After`), in ms.
     fn retry_after_ms(&self) -> Option<i64> {
         match self {
@@ -61,7 +81,7 @@ impl SendError {
         }
     }
 
-    /// What the resident is shown as the entry's last error.
+    /// The entry's last error as recorded for support: the gateway's own message.
     fn summary(&self) -> String {
         match self {
             SendError::Gateway(GatewayError::Status { status, body, .. }) => {
@@ -154,6 +174,7 @@ impl Outbox {
                         .outbox_failed(
                             item.op_id,
                             &summary,
+                            e.problem(),
                             next,
                             failure == Failure::Refused || e.retry_after_ms().is_some(),
                         )

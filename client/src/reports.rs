@@ -6,6 +6,7 @@ use citizen_core::report::{
     Delivery, FieldError, MAX_PHOTOS, MyReport, PhotoInfo, PhotoRef, PositionSource, ReportDraft,
     ReportReceipt, ReportStatus, ReportSubmission, ReportView, SupportReceipt, SupportSubmission,
 };
+use citizen_core::views::SyncProblem;
 use citizen_core::{CityInfo, Entity};
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
@@ -424,14 +425,23 @@ impl Store {
             },
             None => {
                 let outbox = sqlx::query(
-                    "SELECT attempts, last_error, next_attempt_ms FROM outbox WHERE op_id = ?",
+                    "SELECT attempts, last_error, next_attempt_ms, last_problem FROM outbox \
+                     WHERE op_id = ?",
                 )
                 .bind(id.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-                let (attempts, last_error, next_attempt_ms) = outbox
-                    .map(|o| (o.get::<i64, _>(0) as u32, o.get(1), o.get(2)))
-                    .unwrap_or((0, None, 0));
+                let (attempts, last_error, next_attempt_ms, problem) = outbox
+                    .map(|o| {
+                        let problem: Option<String> = o.get(3);
+                        (
+                            o.get::<i64, _>(0) as u32,
+                            o.get(1),
+                            o.get(2),
+                            problem.as_deref().and_then(SyncProblem::from_code),
+                        )
+                    })
+                    .unwrap_or((0, None, 0, None));
                 let mut uploaded_bytes = 0;
                 for photo in &submission.photos {
                     uploaded_bytes += self.photo_info(photo.id).await?.map_or(0, |p| p.uploaded);
@@ -439,6 +449,7 @@ impl Store {
                 Delivery::Waiting {
                     attempts,
                     last_error,
+                    problem,
                     next_attempt_ms,
                     uploaded_bytes,
                     total_bytes: submission.photos.iter().map(|p| p.size).sum(),
@@ -518,21 +529,23 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Notes a failed attempt and when to try again.
-    /// Notes a failed attempt: its error, when to try again, and whether the gateway refused
-    /// it (a 4xx) rather than the link failing.
+    /// Notes a failed attempt: its error and `problem`, when to try again, and whether it
+    /// keeps its delay when the link is back (`refused`: the gateway refused it with a 4xx, or
+    /// asked to wait).
     pub async fn outbox_failed(
         &self,
         op_id: Uuid,
         error: &str,
+        problem: SyncProblem,
         next_attempt_ms: i64,
         refused: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, \
-             refused = ? WHERE op_id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_problem = ?, \
+             next_attempt_ms = ?, refused = ? WHERE op_id = ?",
         )
         .bind(error)
+        .bind(problem.code())
         .bind(next_attempt_ms)
         .bind(refused)
         .bind(op_id.to_string())

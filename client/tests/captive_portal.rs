@@ -6,6 +6,7 @@ mod common;
 
 use citizen_client::outbox::Outbox;
 use citizen_client::{Gateway, Syncer};
+use citizen_core::report::Delivery;
 use citizen_core::sync::{PullEvent, PullTiming};
 use citizen_core::views::{SyncProblem, SyncState};
 use common::{device, queue_report};
@@ -73,6 +74,19 @@ async fn case(answer: &'static str) {
         store.outbox_len().await.expect("outbox"),
         1,
         "and it is kept"
+    );
+    // The report's line says to sign in to the wifi, in the app's language, not the raw error.
+    let mine = store.my_reports().await.expect("my reports");
+    assert!(
+        matches!(
+            mine[0].delivery,
+            Delivery::Waiting {
+                problem: Some(SyncProblem::SignInPage),
+                ..
+            }
+        ),
+        "{:?}",
+        mine[0].delivery
     );
 
     let record = store.sync_record().await.expect("record");

@@ -105,6 +105,18 @@ async fn a_busy_gateway_s_retry_after_is_honoured() {
         1,
         "and it is kept"
     );
+    let mine = store.my_reports().await.expect("my reports");
+    assert!(
+        matches!(
+            mine[0].delivery,
+            citizen_core::report::Delivery::Waiting {
+                problem: Some(citizen_core::views::SyncProblem::Gateway),
+                ..
+            }
+        ),
+        "a busy server is the city's server's problem: {:?}",
+        mine[0].delivery
+    );
     // The feed's pull loop is told to wait as long (the machine then waits at least that).
     assert_eq!(
         common::syncer(&store, &url).pull_once().await,

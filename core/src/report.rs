@@ -604,7 +604,11 @@ pub enum Delivery {
     /// Stored on the device, not yet accepted by the gateway.
     Waiting {
         attempts: u32,
+        /// The last attempt's error as the gateway or the system put it (for support).
         last_error: Option<String>,
+        /// What kept the last attempt from the gateway, for the resident in their language.
+        #[serde(default)]
+        problem: Option<crate::views::SyncProblem>,
         next_attempt_ms: i64,
         uploaded_bytes: u64,
         total_bytes: u64,

@@ -102,6 +102,9 @@ pub enum SyncProblem {
     OtherCity,
     /// The gateway answered with an error.
     Gateway,
+    /// The gateway refused one operation (a 4xx answer): it will not be taken as it is. Only
+    /// an outbox operation has this problem, never the sync as a whole.
+    Refused,
     /// The store on this device failed.
     Storage,
 }
@@ -113,6 +116,7 @@ impl SyncProblem {
             SyncProblem::SignInPage => "sign_in_page",
             SyncProblem::OtherCity => "other_city",
             SyncProblem::Gateway => "gateway",
+            SyncProblem::Refused => "refused",
             SyncProblem::Storage => "storage",
         }
     }
@@ -123,6 +127,7 @@ impl SyncProblem {
             SyncProblem::SignInPage,
             SyncProblem::OtherCity,
             SyncProblem::Gateway,
+            SyncProblem::Refused,
             SyncProblem::Storage,
         ]
         .into_iter()
@@ -135,8 +140,21 @@ impl SyncProblem {
             SyncProblem::Unreachable => "sync-offline",
             SyncProblem::SignInPage => "sync-sign-in",
             SyncProblem::OtherCity => "sync-other-city",
-            SyncProblem::Gateway => "sync-gateway-error",
+            SyncProblem::Gateway | SyncProblem::Refused => "sync-gateway-error",
             SyncProblem::Storage => "sync-storage-error",
+        }
+    }
+
+    /// The translation key of what a waiting report's line says about its last attempt, and
+    /// what to do.
+    pub fn delivery_key(self) -> &'static str {
+        match self {
+            SyncProblem::Unreachable => "report-problem-unreachable",
+            SyncProblem::SignInPage => "report-problem-sign-in",
+            SyncProblem::OtherCity => "report-problem-other-city",
+            SyncProblem::Gateway => "report-problem-gateway",
+            SyncProblem::Refused => "report-problem-refused",
+            SyncProblem::Storage => "report-problem-storage",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use citizen_core::i18n::Value;
 use citizen_core::report::{Delivery, MyReport, ReportDraft};
+use citizen_core::views::SyncProblem;
 use citizen_core::{AppError, ReportCategory};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -89,7 +90,7 @@ pub fn Reports() -> impl IntoView {
     }
 }
 
-/// One line of "my reports": what, where it stands, and its last error if it is stuck.
+/// One line of "my reports": what, where it stands, and what keeps it if it is stuck.
 #[component]
 fn MyReportItem(report: MyReport, categories: Vec<ReportCategory>) -> impl IntoView {
     let locale = expect_context::<Locale>();
@@ -100,6 +101,7 @@ fn MyReportItem(report: MyReport, categories: Vec<ReportCategory>) -> impl IntoV
     let (delivery, line) = match &report.delivery {
         Delivery::Waiting {
             last_error,
+            problem,
             uploaded_bytes,
             total_bytes,
             ..
@@ -109,7 +111,11 @@ fn MyReportItem(report: MyReport, categories: Vec<ReportCategory>) -> impl IntoV
             } else {
                 uploaded_bytes * 100 / total_bytes
             };
-            let error = last_error.clone();
+            // An attempt failed: what it means for the resident, in their language (an error
+            // recorded before problems were named reads as the server's).
+            let problem = last_error
+                .as_ref()
+                .map(|_| problem.unwrap_or(SyncProblem::Gateway));
             let line = move || {
                 let mut text = locale.t("report-waiting");
                 if percent > 0 {
@@ -118,11 +124,9 @@ fn MyReportItem(report: MyReport, categories: Vec<ReportCategory>) -> impl IntoV
                         &locale.t_args("report-uploaded", &[("percent", Value::from(percent))]),
                     );
                 }
-                if let Some(e) = &error {
+                if let Some(problem) = problem {
                     text.push_str(" · ");
-                    text.push_str(
-                        &locale.t_args("report-last-error", &[("error", Value::from(e.clone()))]),
-                    );
+                    text.push_str(&locale.t(problem.delivery_key()));
                 }
                 text
             };
