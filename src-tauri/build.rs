@@ -38,5 +38,6 @@ mod citizen_app_commands {
         "locate",
         "take_notices",
         "take_resent_notices",
+        "take_store_notice",
     ];
 }

@@ -6,6 +6,7 @@ pub mod gateway;
 pub mod outbox;
 pub mod photo;
 pub mod reports;
+pub mod salvage;
 pub mod store;
 pub mod syncer;
 

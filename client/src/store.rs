@@ -37,6 +37,11 @@ pub enum StoreError {
     Invalid(citizen_core::report::FieldError),
     #[error("not found: {0}")]
     NotFound(String),
+    /// SQLite's integrity check found the file damaged; what it said.
+    #[error("the store file is damaged: {0}")]
+    Damaged(String),
+    #[error("{0}")]
+    Io(std::io::Error),
 }
 
 /// What storing a page of the feed did.
@@ -87,6 +92,45 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
+    }
+
+    /// Opens the store at `path` and checks that SQLite can read all of it (`PRAGMA
+    /// quick_check`). Errors: [`StoreError::Damaged`] when the check finds damage, or SQLite's
+    /// own error (see [`crate::salvage::is_damage`]).
+    pub async fn open_checked(path: &Path) -> Result<Store, StoreError> {
+        let store = Store::open(path).await?;
+        let started = std::time::Instant::now();
+        let found: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&store.pool)
+            .await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "store checked");
+        if found.len() != 1 || found[0] != "ok" {
+            store.pool.close().await;
+            return Err(StoreError::Damaged(found.join("; ")));
+        }
+        Ok(store)
+    }
+
+    /// Notes what was salvaged from a damaged store, for the resident to be told once.
+    pub async fn record_salvage(
+        &self,
+        salvaged: &crate::salvage::Salvaged,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES ('store_salvaged', ?)")
+            .bind(serde_json::to_string(salvaged)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// What was salvaged from a damaged store, if the resident has not been told yet; told
+    /// once.
+    pub async fn take_salvage(&self) -> Result<Option<crate::salvage::Salvaged>, StoreError> {
+        let value: Option<String> =
+            sqlx::query_scalar("DELETE FROM settings WHERE key = 'store_salvaged' RETURNING value")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
     }
 
     /// On the first start (or when the bundled pack is newer), stores the bundled city pack so

@@ -222,6 +222,23 @@ pub fn age_minutes(observed_at_ms: i64, now_ms: i64) -> i64 {
     (now_ms - observed_at_ms).max(0) / 60_000
 }
 
+/// What was recovered from a damaged store, as the resident is told it. Counts are rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Salvaged {
+    /// The damaged file's new name, next to the store (kept for support; never read again).
+    pub damaged_file: String,
+    /// Reports not yet sent, back in the outbox.
+    pub unsent_reports: u32,
+    /// "Me too"s not yet sent, back in the outbox.
+    pub unsent_supports: u32,
+    /// Reports already sent, back in "my reports" (their handling returns with the sync).
+    pub sent_reports: u32,
+    pub drafts: u32,
+    pub photos: u32,
+    /// Photos a report or draft named that could not be read: the report goes without them.
+    pub photos_lost: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

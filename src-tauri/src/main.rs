@@ -6,7 +6,7 @@
 mod commands;
 mod reports;
 
-use citizen_client::{AppConfig, Gateway, Store, Syncer};
+use citizen_client::{AppConfig, Gateway, Syncer};
 use citizen_core::CityPack;
 use tauri::Manager;
 
@@ -28,9 +28,14 @@ fn main() {
             std::fs::create_dir_all(&config.data_dir)?;
             tracing::info!(gateway = %config.gateway_url, data = %config.data_dir.display(), "starting");
             let store = tauri::async_runtime::block_on(async {
-                let store = Store::open(&config.database_path()).await?;
                 let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
-                store.bootstrap(&pack).await?;
+                // A damaged store is kept aside and what can be read is salvaged.
+                let (store, _) = citizen_client::salvage::open_or_salvage(
+                    &config.database_path(),
+                    &pack,
+                    citizen_client::syncer::now_ms(),
+                )
+                .await?;
                 Ok::<_, Box<dyn std::error::Error>>(store)
             })?;
             let syncer =
@@ -67,6 +72,7 @@ fn main() {
             reports::locate,
             reports::take_notices,
             reports::take_resent_notices,
+            reports::take_store_notice,
         ])
         .run(tauri::tauri_build_context!());
     if let Err(error) = result {

@@ -254,3 +254,12 @@ pub async fn take_resent_notices(shell: State<'_, Shell>) -> Answer<u32> {
     let resent = shell.store.take_resent_notices().await.map_err(storage)?;
     Ok(u32::try_from(resent.len()).unwrap_or(u32::MAX))
 }
+
+/// What was salvaged when the store was found damaged at start, if the resident has not been
+/// told yet (told once).
+#[tauri::command]
+pub async fn take_store_notice(
+    shell: State<'_, Shell>,
+) -> Answer<Option<citizen_core::views::Salvaged>> {
+    shell.store.take_salvage().await.map_err(storage)
+}

@@ -1,9 +1,11 @@
 //! Announces status changes of the resident's reports as they arrive by sync: a bar in the
 //! app (the shell also raises a system notification where the platform has one); and that
-//! reports are being sent again because the city's gateway went back to a backup.
+//! reports are being sent again because the city's gateway went back to a backup; and, once,
+//! what was salvaged when this device's store was found damaged.
 
 use citizen_core::i18n::Value;
 use citizen_core::report::ReportStatus;
+use citizen_core::views::Salvaged;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
@@ -27,6 +29,12 @@ pub fn NoticeBar() -> impl IntoView {
     let nav = expect_context::<Nav>();
     let latest = RwSignal::new(None::<Notice>);
     let resent = RwSignal::new(0u32);
+    let salvaged = RwSignal::new(None::<Salvaged>);
+    spawn_local(async move {
+        if let Ok(Some(s)) = invoke::<_, Option<Salvaged>>("take_store_notice", &NoArgs {}).await {
+            salvaged.set(Some(s));
+        }
+    });
     let poll = move || {
         spawn_local(async move {
             if let Ok(mut notices) = invoke::<_, Vec<Notice>>("take_notices", &NoArgs {}).await
@@ -43,12 +51,31 @@ pub fn NoticeBar() -> impl IntoView {
     };
     let _ = set_interval_with_handle(poll, std::time::Duration::from_millis(POLL_MS));
     view! {
+        {move || salvaged.get().map(|s| {
+            let lost = s.photos_lost;
+            view! {
+                <div id="notice-salvaged" class="notice" role="alert">
+                    <p>
+                        {move || locale.t_args("notice-salvaged", &[
+                            ("reports", Value::from(s.unsent_reports + s.unsent_supports)),
+                            ("drafts", Value::from(s.drafts)),
+                            ("photos", Value::from(s.photos)),
+                            ("file", Value::from(s.damaged_file.clone())),
+                        ])}
+                        {move || (lost > 0).then(|| format!(" {}", locale.t_args(
+                            "notice-salvaged-lost", &[("lost", Value::from(lost))])))}
+                    </p>
+                    <button class="close" aria-label=move || locale.t("notice-close")
+                        on:click=move |_| salvaged.set(None)>"×"</button>
+                </div>
+            }
+        })}
         {move || (resent.get() > 0).then(|| view! {
             <div id="notice-resent" class="notice" role="status">
                 <button class="link" on:click=move |_| { resent.set(0); nav.0.set(Page::Reports); }>
                     {move || locale.t_args("notice-resent", &[("count", Value::from(resent.get()))])}
                 </button>
-                <button class="close" on:click=move |_| resent.set(0)>"×"</button>
+                <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| resent.set(0)>"×"</button>
             </div>
         })}
         {move || latest.get().map(|n| {
@@ -62,7 +89,7 @@ pub fn NoticeBar() -> impl IntoView {
                             ("status", Value::from(locale.t(key))),
                         ])}
                     </button>
-                    <button class="close" on:click=move |_| latest.set(None)>"×"</button>
+                    <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| latest.set(None)>"×"</button>
                 </div>
             }
         })}
