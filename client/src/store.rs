@@ -480,7 +480,15 @@ impl Store {
         &self.pool
     }
 
+    /// Folds the write-ahead log into the store file (`PRAGMA wal_checkpoint(TRUNCATE)`) and
+    /// closes every connection, so the store is one self-contained file.
     pub async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(%error, "the store's log could not be folded in at close");
+        }
         self.pool.close().await;
     }
 }
