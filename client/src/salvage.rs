@@ -419,22 +419,21 @@ impl Rows {
             .execute(&mut *tx)
             .await?;
             // Not yet counted by the gateway: back in the outbox, if its entry was read.
-            if supporters.is_none() {
-                if let Some(entry) = self.outbox.get(&op_id) {
-                    if let Ok(body) = entry.try_get::<String, _>(3) {
-                        sqlx::query(
-                            "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
-                             VALUES (?, 'support', ?, ?, ?)",
-                        )
-                        .bind(&op_id)
-                        .bind(report_id)
-                        .bind(body)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        salvaged.unsent_supports += 1;
-                    }
-                }
+            if supporters.is_none()
+                && let Some(entry) = self.outbox.get(&op_id)
+                && let Ok(body) = entry.try_get::<String, _>(3)
+            {
+                sqlx::query(
+                    "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
+                     VALUES (?, 'support', ?, ?, ?)",
+                )
+                .bind(&op_id)
+                .bind(report_id)
+                .bind(body)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                salvaged.unsent_supports += 1;
             }
         }
         tx.commit().await?;
