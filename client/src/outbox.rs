@@ -69,6 +69,7 @@ impl SendError {
             SendError::Gateway(GatewayError::Status { .. } | GatewayError::Decode(_)) => {
                 SyncProblem::Gateway
             }
+            SendError::Store(e) if e.is_full() => SyncProblem::StorageFull,
             SendError::Store(_) => SyncProblem::Storage,
         }
     }
@@ -156,6 +157,9 @@ impl Outbox {
                     drained.sent += 1;
                 }
                 Err(e) => {
+                    if let SendError::Store(store_error) = &e {
+                        self.store.note_error(store_error, now_ms());
+                    }
                     let failure = e.failure();
                     let summary = e.summary();
                     tracing::info!(op = %item.op_id, error = %summary, "outbox send failed");

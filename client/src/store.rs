@@ -3,6 +3,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use citizen_core::views::{self, HotspotNear, LatestValue, Overview, StationStatus};
@@ -44,6 +46,28 @@ pub enum StoreError {
     Io(std::io::Error),
 }
 
+impl StoreError {
+    /// Whether the device's storage is full (`SQLITE_FULL`, result code 13, or the system's
+    /// `ENOSPC`).
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Database(e)
+            | StoreError::Migration(
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) => {
+                e.as_database_error()
+                    .and_then(|d| d.code())
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == 13)
+                    || matches!(e, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull)
+            }
+            StoreError::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+}
+
 /// What storing a page of the feed did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageApplied {
@@ -72,6 +96,9 @@ pub struct SyncRecord {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Since when (ms since the epoch) the device's storage has been full, as last seen by a
+    /// failed write; 0 when not. Kept in memory: a full store cannot record it.
+    full_since: Arc<AtomicI64>,
 }
 
 const LANG_KEY: &str = "lang";
@@ -88,10 +115,28 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A write that failed on a full disk can leave SQLite's transaction open while
+            // sqlx counts it closed (or the reverse). Reused, such a connection holds the
+            // write lock and every other write fails with "database is locked" until the app
+            // restarts; it is closed instead, and a fresh one opened when needed.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    let open_in_sqlite = sqlx::query("BEGIN").execute(&mut *conn).await.is_err();
+                    if open_in_sqlite {
+                        tracing::warn!("a store connection was left in a transaction: closed");
+                        return Ok(false);
+                    }
+                    sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            full_since: Arc::new(AtomicI64::new(0)),
+        })
     }
 
     /// Opens the store at `path` and checks that SQLite can read all of it (`PRAGMA
@@ -298,6 +343,25 @@ impl Store {
     }
 
     /// Notes a failed sync; the first failure in a row starts the "offline since" clock.
+    /// Notes `error` if it says the device's storage is full, for the status line to say so.
+    pub fn note_error(&self, error: &StoreError, now_ms: i64) {
+        if error.is_full() {
+            let _ = self.full_since.compare_exchange(
+                0,
+                now_ms.max(1),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+    }
+
+    /// A write went through: the storage is no longer full.
+    pub fn note_written(&self) {
+        if self.full_since.swap(0, Ordering::SeqCst) != 0 {
+            tracing::info!("the device's storage has room again");
+        }
+    }
+
     pub async fn record_failure(
         &self,
         error: &str,
@@ -323,7 +387,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(SyncRecord {
+        let mut record = SyncRecord {
             cursor: row.get(0),
             last_success_ms: row.get(1),
             offline_since_ms: row.get(2),
@@ -334,7 +398,18 @@ impl Store {
                 .get::<Option<String>, _>(6)
                 .as_deref()
                 .and_then(citizen_core::views::SyncProblem::from_code),
-        })
+        };
+        // A full storage cannot be recorded in the store: it is said from memory.
+        let full_since = self.full_since.load(Ordering::SeqCst);
+        if full_since != 0 {
+            record.last_problem = Some(citizen_core::views::SyncProblem::StorageFull);
+            record.offline_since_ms = Some(
+                record
+                    .offline_since_ms
+                    .map_or(full_since, |t| t.min(full_since)),
+            );
+        }
+        Ok(record)
     }
 
     /// Every stored record of type `T`.

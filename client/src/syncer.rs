@@ -143,7 +143,10 @@ impl Syncer {
         match self.outbox.drain(now_ms).await {
             Ok(drained) if drained.sent > 0 => tracing::info!(sent = drained.sent, "outbox sent"),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "outbox drain failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "outbox drain failed");
+                self.store.note_error(&e, now_ms());
+            }
         }
     }
 
@@ -171,6 +174,7 @@ impl Syncer {
         .await;
         match outcome {
             Ok(has_more) => {
+                self.store.note_written();
                 // The link is back: queued operations waiting out a failed link go now.
                 match self.store.retry_waiting_now(now_ms()).await {
                     Ok(0) => {}
@@ -183,12 +187,16 @@ impl Syncer {
             }
             Err(error) => {
                 tracing::info!(%error, "sync failed");
+                if let PullError::Store(e) = &error {
+                    self.store.note_error(e, now_ms());
+                }
                 if let Err(e) = self
                     .store
                     .record_failure(&error.to_string(), error.problem(), now_ms())
                     .await
                 {
                     tracing::error!(error = %e, "could not record the sync failure");
+                    self.store.note_error(&e, now_ms());
                 }
                 match error {
                     PullError::Gateway(GatewayError::Status {
@@ -222,6 +230,7 @@ impl PullError {
                 SyncProblem::Gateway
             }
             PullError::Store(StoreError::OtherCity { .. }) => SyncProblem::OtherCity,
+            PullError::Store(e) if e.is_full() => SyncProblem::StorageFull,
             PullError::Store(_) => SyncProblem::Storage,
         }
     }

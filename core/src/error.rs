@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Offline,
     /// The local store failed.
     Storage,
+    /// The device's storage is full: nothing was saved; free some space and try again.
+    StorageFull,
     /// A bug on our side.
     Internal,
 }
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedFormat => "error-unsupported-format",
             ErrorCode::Offline => "error-offline",
             ErrorCode::Storage => "error-storage",
+            ErrorCode::StorageFull => "error-storage-full",
             ErrorCode::Internal => "error-internal",
         }
     }

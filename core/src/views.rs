@@ -107,6 +107,8 @@ pub enum SyncProblem {
     Refused,
     /// The store on this device failed.
     Storage,
+    /// The device's storage is full: nothing more can be saved until space is freed.
+    StorageFull,
 }
 
 impl SyncProblem {
@@ -118,6 +120,7 @@ impl SyncProblem {
             SyncProblem::Gateway => "gateway",
             SyncProblem::Refused => "refused",
             SyncProblem::Storage => "storage",
+            SyncProblem::StorageFull => "storage_full",
         }
     }
 
@@ -129,6 +132,7 @@ impl SyncProblem {
             SyncProblem::Gateway,
             SyncProblem::Refused,
             SyncProblem::Storage,
+            SyncProblem::StorageFull,
         ]
         .into_iter()
         .find(|p| p.code() == code)
@@ -142,6 +146,7 @@ impl SyncProblem {
             SyncProblem::OtherCity => "sync-other-city",
             SyncProblem::Gateway | SyncProblem::Refused => "sync-gateway-error",
             SyncProblem::Storage => "sync-storage-error",
+            SyncProblem::StorageFull => "sync-storage-full",
         }
     }
 
@@ -155,6 +160,7 @@ impl SyncProblem {
             SyncProblem::Gateway => "report-problem-gateway",
             SyncProblem::Refused => "report-problem-refused",
             SyncProblem::Storage => "report-problem-storage",
+            SyncProblem::StorageFull => "report-problem-storage-full",
         }
     }
 }

@@ -14,6 +14,9 @@ pub type Answer<T> = Result<T, AppError>;
 
 pub fn storage(e: StoreError) -> AppError {
     tracing::error!(error = %e, "store");
+    if e.is_full() {
+        return AppError::new(ErrorCode::StorageFull, e.to_string());
+    }
     AppError::new(ErrorCode::Storage, e.to_string())
 }
 

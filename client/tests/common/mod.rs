@@ -40,6 +40,27 @@ pub async fn queue_report(store: &Store, description: &str) -> Uuid {
     draft.id
 }
 
+/// Like [`queue_report`], returning the store's error.
+pub async fn queue_report_result(
+    store: &Store,
+    description: &str,
+) -> Result<Uuid, citizen_client::StoreError> {
+    let pack = pack();
+    let category = pack.categories[0].code.clone();
+    let mut draft = store.new_draft(0).await?;
+    draft.category = Some(category.clone());
+    draft.description = description.to_owned();
+    draft.position = Some(Position {
+        lon: 106.3650,
+        lat: 10.3560,
+    });
+    store.save_draft(&draft).await?;
+    store
+        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .await?;
+    Ok(draft.id)
+}
+
 /// A gateway on a free loopback port over the SQLite database at `db`.
 pub struct TestGateway {
     pub url: String,
