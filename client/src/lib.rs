@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod gateway;
+pub mod instance;
 pub mod outbox;
 pub mod photo;
 pub mod reports;

@@ -6,6 +6,7 @@
 mod commands;
 mod reports;
 
+use citizen_client::instance::Claim;
 use citizen_client::{AppConfig, Gateway, Syncer};
 use citizen_core::CityPack;
 use tauri::Manager;
@@ -26,6 +27,23 @@ fn main() {
             let default_dir = app.path().app_data_dir()?;
             let config = AppConfig::load(&default_dir, |k| std::env::var(k).ok())?;
             std::fs::create_dir_all(&config.data_dir)?;
+            // One app per data directory: a second start shows the first and ends.
+            match citizen_client::instance::claim(&config.data_dir)? {
+                Claim::HandedOver => {
+                    tracing::info!(data = %config.data_dir.display(), "the app already runs on this data directory: handed over to it");
+                    std::process::exit(0);
+                }
+                Claim::First(first) => {
+                    let handle = app.handle().clone();
+                    first.on_hand_over(move || {
+                        if let Some(window) = handle.get_webview_window("main") {
+                            let _ = window.unminimize();
+                            let _ = window.show();
+                            let _ = window.set_focus();
+                        }
+                    });
+                }
+            }
             tracing::info!(gateway = %config.gateway_url, data = %config.data_dir.display(), "starting");
             let store = tauri::async_runtime::block_on(async {
                 let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
