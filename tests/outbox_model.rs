@@ -1,18 +1,21 @@
 //! A model-based property test of the outbox: generated sequences of reports written with
-//! photos, sends, a link that goes down or drops every few kilobytes, and app restarts,
-//! against a real gateway on loopback behind a fault-injecting proxy. The model is a set:
-//! every report the resident wrote. After every step nothing written is missing on the
+//! photos, sends, syncs, a link that goes down, drops every few kilobytes or crawls, app
+//! restarts, the device's clock jumping by days, and the city restoring its gateway from a
+//! backup, against a real gateway on loopback behind a fault-injecting proxy. The model is a
+//! set: every report the resident wrote. After every step nothing written is missing on the
 //! device, the gateway holds no report twice and nothing unwritten, and everything the device
-//! counts as acknowledged is on the gateway. Once the link heals, everything arrives.
+//! counts as acknowledged is on the gateway — once it has synced since the last restore
+//! (before, it cannot know). Once the link heals, everything arrives.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use citizen_client::outbox::Outbox;
-use citizen_client::{Gateway, Store, photo};
+use citizen_client::{Gateway, Store, Syncer, photo};
 use citizen_core::report::Delivery;
-use citizen_core::sync::PullTiming;
+use citizen_core::sync::{PullEvent, PullTiming};
 use citizen_core::{CityPack, Position};
 use citizen_e2e::proxy::Proxy;
 use citizen_server::{Application, Config};
@@ -36,6 +39,20 @@ enum Step {
     },
     /// The app is closed and opened again.
     Restart,
+    /// The uplink crawls at this many bytes per second (0: full speed).
+    Slow {
+        rate: u64,
+    },
+    /// The device's clock jumps by this many ms (a phone set days wrong, then corrected).
+    ClockJump {
+        ms: i64,
+    },
+    /// The device pulls the feed.
+    Sync,
+    /// The city backs its gateway's database up.
+    Backup,
+    /// The city restores the last backup (or the empty start when none was taken).
+    Restore,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -46,8 +63,15 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::LinkUp),
         1 => prop_oneof![Just(0_u64), 8_000..60_000_u64].prop_map(|every| Step::Flaky { every }),
         1 => Just(Step::Restart),
+        1 => prop_oneof![Just(0_u64), 20_000..200_000_u64].prop_map(|rate| Step::Slow { rate }),
+        1 => prop_oneof![-3 * DAY..-DAY, DAY..3 * DAY].prop_map(|ms| Step::ClockJump { ms }),
+        2 => Just(Step::Sync),
+        1 => Just(Step::Backup),
+        1 => Just(Step::Restore),
     ]
 }
+
+const DAY: i64 = 86_400_000;
 
 const TIMING: PullTiming = PullTiming {
     interval_ms: 1_000,
@@ -55,11 +79,23 @@ const TIMING: PullTiming = PullTiming {
     backoff_max_ms: 100,
 };
 
-/// A clock that moves an hour on every reading, so each send finds every backoff passed:
-/// the model does not wait for real time.
-fn later() -> i64 {
-    static CLOCK: AtomicI64 = AtomicI64::new(0);
-    CLOCK.fetch_add(3_600_000, Ordering::SeqCst) + 3_600_000
+/// The device's clock: it moves an hour on every reading, so each send finds every backoff
+/// passed (the model does not wait for real time), and it can be set wrong.
+#[derive(Clone, Default)]
+struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(Arc::new(AtomicI64::new(citizen_client::syncer::now_ms())))
+    }
+
+    fn later(&self) -> i64 {
+        self.0.fetch_add(3_600_000, Ordering::SeqCst) + 3_600_000
+    }
+
+    fn jump(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
 }
 
 fn photo_original(seed: u64) -> Vec<u8> {
@@ -75,13 +111,81 @@ fn photo_original(seed: u64) -> Vec<u8> {
     out
 }
 
+/// The city's gateway, in this process, on a fixed loopback address so that it can be
+/// stopped and started again over a restored database.
+struct City {
+    addr: std::net::SocketAddr,
+    db: PathBuf,
+    backup: PathBuf,
+    store: citizen_server::Store,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl City {
+    async fn start(db: &Path, listen: std::net::SocketAddr) -> City {
+        let config = Config {
+            listen,
+            database_url: format!("sqlite://{}", db.display()),
+            city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
+            simulate_every: None,
+            public_url: None,
+        };
+        let app = Application::build(&config).await.expect("gateway builds");
+        let addr = app.local_addr().expect("addr");
+        let store = app.store().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        City {
+            addr,
+            db: db.to_owned(),
+            backup: db.with_extension("backup.db"),
+            store,
+            stop,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.store.pool().close().await;
+    }
+
+    /// A consistent copy of the database, as a city's backup job takes it.
+    async fn backup(&self) {
+        let _ = std::fs::remove_file(&self.backup);
+        sqlx::query("VACUUM INTO ?")
+            .bind(self.backup.display().to_string())
+            .execute(self.store.pool())
+            .await
+            .expect("backup");
+    }
+
+    /// Stops, puts the last backup in place (or nothing: the empty start), starts again.
+    async fn restore(self) -> City {
+        let (addr, db, backup) = (self.addr, self.db.clone(), self.backup.clone());
+        self.stop().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        if backup.exists() {
+            std::fs::copy(&backup, &db).expect("restore");
+        }
+        City::start(&db, addr).await
+    }
+}
+
 struct World {
     pack: CityPack,
     store: Store,
     outbox: Outbox,
     proxy: Proxy,
     gateway: String,
-    store_path: std::path::PathBuf,
+    store_path: PathBuf,
+    clock: Clock,
 }
 
 impl World {
@@ -93,11 +197,15 @@ impl World {
     }
 
     async fn write(&self, photos: usize, seed: u64) -> Uuid {
-        let mut draft = self.store.new_draft(0).await.expect("draft");
+        let mut draft = self
+            .store
+            .new_draft(self.clock.later())
+            .await
+            .expect("draft");
         for i in 0..photos {
             let processed = photo::process(&photo_original(seed * 10 + i as u64)).expect("photo");
             self.store
-                .add_photo(draft.id, &processed, 0)
+                .add_photo(draft.id, &processed, self.clock.later())
                 .await
                 .expect("photo stored");
         }
@@ -117,13 +225,44 @@ impl World {
         self.store.save_draft(&draft).await.expect("saved");
         let report = self
             .store
-            .submit_draft(draft.id, &self.pack.city, |c| c == category, 0)
+            .submit_draft(
+                draft.id,
+                &self.pack.city,
+                |c| c == category,
+                self.clock.later(),
+            )
             .await
             .expect("submitted");
         report.submission.id
     }
 
-    async fn gateway_reports(&self) -> Vec<Uuid> {
+    async fn send(&self) {
+        let clock = self.clock.clone();
+        self.outbox
+            .drain(move || clock.later())
+            .await
+            .expect("the local store works");
+    }
+
+    /// Pulls the feed to its end; whether it got there (the link may be down).
+    async fn sync(&self) -> bool {
+        let syncer = Syncer::new(
+            self.store.clone(),
+            Gateway::new(&self.proxy.url()),
+            std::time::Duration::from_secs(30),
+        );
+        for _ in 0..100 {
+            match syncer.pull_once().await {
+                PullEvent::PageStored { has_more: true } => {}
+                PullEvent::PageStored { has_more: false } => return true,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// The reports on the gateway, by id, with their published creation times (ms).
+    async fn gateway_reports(&self) -> Vec<(Uuid, i64)> {
         let answer: Vec<serde_json::Value> = reqwest::get(format!(
             "{}/open311/v2/requests.json?start_date=1970-01-01T00:00:00Z",
             self.gateway
@@ -133,7 +272,7 @@ impl World {
         .json()
         .await
         .expect("a list");
-        let mut ids = Vec::new();
+        let mut reports = Vec::new();
         for r in answer {
             let code = r["service_request_id"].as_str().expect("code");
             let view: serde_json::Value =
@@ -143,18 +282,22 @@ impl World {
                     .json()
                     .await
                     .expect("a report");
-            ids.push(Uuid::parse_str(view["id"].as_str().expect("id")).expect("uuid"));
+            reports.push((
+                Uuid::parse_str(view["id"].as_str().expect("id")).expect("uuid"),
+                view["created_at_ms"].as_i64().expect("created_at_ms"),
+            ));
         }
-        ids
+        reports
     }
 
-    /// The invariants that hold after every step.
-    async fn check(&self, written: &BTreeSet<Uuid>) -> Result<(), TestCaseError> {
+    /// The invariants that hold after every step; `synced` says whether the device has synced
+    /// since the gateway was last restored.
+    async fn check(&self, written: &BTreeSet<Uuid>, synced: bool) -> Result<(), TestCaseError> {
         let mine = self.store.my_reports().await.expect("read");
         let local: BTreeSet<Uuid> = mine.iter().map(|r| r.submission.id).collect();
         prop_assert_eq!(&local, written, "nothing written is lost on the device");
         let remote = self.gateway_reports().await;
-        let remote_set: BTreeSet<Uuid> = remote.iter().copied().collect();
+        let remote_set: BTreeSet<Uuid> = remote.iter().map(|(id, _)| *id).collect();
         prop_assert_eq!(
             remote.len(),
             remote_set.len(),
@@ -164,12 +307,24 @@ impl World {
             remote_set.is_subset(written),
             "the gateway holds only written reports"
         );
-        for r in &mine {
-            if matches!(r.delivery, Delivery::Sent { .. }) {
-                prop_assert!(
-                    remote_set.contains(&r.submission.id),
-                    "an acknowledged report is on the gateway"
-                );
+        // Whatever the phone's clock said, the gateway publishes a time it could believe: not
+        // ahead of its own clock by more than five minutes.
+        let now = citizen_client::syncer::now_ms();
+        for (id, created) in &remote {
+            prop_assert!(
+                *created <= now + citizen_core::report::MAX_CLOCK_AHEAD_MS,
+                "report {} is published as made in the future",
+                id
+            );
+        }
+        if synced {
+            for r in &mine {
+                if matches!(r.delivery, Delivery::Sent { .. }) {
+                    prop_assert!(
+                        remote_set.contains(&r.submission.id),
+                        "an acknowledged report is on the gateway"
+                    );
+                }
             }
         }
         Ok(())
@@ -178,20 +333,12 @@ impl World {
 
 async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
-        city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
-        simulate_every: None,
-        public_url: None,
-    };
-    let app = Application::build(&config).await.expect("gateway builds");
-    let addr = app.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    let proxy = Proxy::start(addr).await.expect("proxy");
+    let mut city = City::start(
+        &dir.path().join("gw.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await;
+    let proxy = Proxy::start(city.addr).await.expect("proxy");
     let pack = CityPack::parse(citizen_core::city::default_pack_sources()).expect("pack");
     let store_path = dir.path().join("device.db");
     let (store, outbox) = World::open_store(&store_path, &proxy.url(), &pack).await;
@@ -199,26 +346,24 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         pack,
         store,
         outbox,
-        gateway: format!("http://{addr}"),
+        gateway: format!("http://{}", city.addr),
         proxy,
         store_path,
+        clock: Clock::start(),
     };
     let mut written = BTreeSet::new();
+    let mut synced = true;
     for (i, step) in steps.into_iter().enumerate() {
         match step {
             Step::Write { photos } => {
                 written.insert(world.write(photos, i as u64).await);
             }
-            Step::Send => {
-                world
-                    .outbox
-                    .drain(later)
-                    .await
-                    .expect("the local store works");
-            }
+            Step::Send => world.send().await,
             Step::LinkDown => world.proxy.set_down(true),
             Step::LinkUp => world.proxy.set_down(false),
             Step::Flaky { every } => world.proxy.drop_every(every),
+            Step::Slow { rate } => world.proxy.throttle_up(rate),
+            Step::ClockJump { ms } => world.clock.jump(ms),
             Step::Restart => {
                 world.store.close().await;
                 let (store, outbox) =
@@ -226,32 +371,47 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 world.store = store;
                 world.outbox = outbox;
             }
+            Step::Sync => {
+                if world.sync().await {
+                    synced = true;
+                }
+            }
+            Step::Backup => city.backup().await,
+            Step::Restore => {
+                city = city.restore().await;
+                synced = false;
+            }
         }
-        world.check(&written).await?;
+        world.check(&written, synced).await?;
     }
     // The link heals: everything written arrives, once.
     world.proxy.set_down(false);
     world.proxy.drop_every(0);
+    world.proxy.throttle_up(0);
     for _ in 0..20 {
-        if world.store.outbox_len().await.expect("read") == 0 {
+        if world.sync().await {
+            synced = true;
+        }
+        world.send().await;
+        if synced && world.store.outbox_len().await.expect("read") == 0 {
             break;
         }
-        world
-            .outbox
-            .drain(later)
-            .await
-            .expect("the local store works");
     }
+    prop_assert!(world.sync().await, "the device syncs");
     prop_assert_eq!(
         world.store.outbox_len().await.expect("read"),
         0,
         "the outbox empties"
     );
-    world.check(&written).await?;
-    let remote: BTreeSet<Uuid> = world.gateway_reports().await.into_iter().collect();
+    world.check(&written, true).await?;
+    let remote: BTreeSet<Uuid> = world
+        .gateway_reports()
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     prop_assert_eq!(&remote, &written, "every written report is on the gateway");
-    let _ = stop.send(());
-    let _ = server.await;
+    city.stop().await;
     Ok(())
 }
 

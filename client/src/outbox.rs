@@ -163,15 +163,16 @@ impl Outbox {
                     let failure = e.failure();
                     let summary = e.summary();
                     tracing::info!(op = %item.op_id, error = %summary, "outbox send failed");
+                    let failed_at = now_ms();
                     let next = next_attempt_ms(
                         failure,
                         item.attempts + 1,
-                        now_ms(),
+                        failed_at,
                         rand::random(),
                         &self.timing,
                     )
                     // The gateway said how long to wait: not sooner.
-                    .max(now_ms().saturating_add(e.retry_after_ms().unwrap_or(0)));
+                    .max(failed_at.saturating_add(e.retry_after_ms().unwrap_or(0)));
                     self.store
                         // Refused, or told how long to wait: not brought forward when the
                         // link is back.
@@ -179,7 +180,7 @@ impl Outbox {
                             item.op_id,
                             &summary,
                             e.problem(),
-                            next,
+                            (failed_at, next),
                             failure == Failure::Refused || e.retry_after_ms().is_some(),
                         )
                         .await?;

@@ -485,11 +485,13 @@ impl Store {
         self.records::<ReportView>().await
     }
 
-    /// The oldest outbox operation due at `now_ms`.
+    /// The oldest outbox operation due at `now_ms`: its delay has passed, or this device's
+    /// clock was set back since its last attempt (a delay computed on the old clock could hold
+    /// it for days).
     pub async fn next_due(&self, now_ms: i64) -> Result<Option<OutboxItem>, StoreError> {
         let row = sqlx::query(
             "SELECT op_id, kind, target, body, attempts FROM outbox \
-             WHERE next_attempt_ms <= ? ORDER BY op_id LIMIT 1",
+             WHERE next_attempt_ms <= ?1 OR last_attempt_ms > ?1 ORDER BY op_id LIMIT 1",
         )
         .bind(now_ms)
         .fetch_optional(self.pool())
@@ -513,13 +515,16 @@ impl Store {
         }))
     }
 
-    /// When the next outbox operation is due, if any waits.
-    pub async fn next_attempt_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox")
-                .fetch_one(self.pool())
-                .await?,
+    /// When the next outbox operation is due (ms since the epoch, on this device's clock at
+    /// `now_ms`), if any waits; see [`Store::next_due`].
+    pub async fn next_attempt_ms(&self, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN last_attempt_ms > ?1 THEN ?1 ELSE next_attempt_ms END) \
+             FROM outbox",
         )
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await?)
     }
 
     pub async fn outbox_len(&self) -> Result<u64, StoreError> {
@@ -529,7 +534,8 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Notes a failed attempt: its error and `problem`, when to try again, and whether it
+    /// Notes a failed attempt: its error and `problem`, when it failed and when to try again
+    /// (ms since the epoch, this device's clock), and whether it
     /// keeps its delay when the link is back (`refused`: the gateway refused it with a 4xx, or
     /// asked to wait).
     pub async fn outbox_failed(
@@ -537,15 +543,16 @@ impl Store {
         op_id: Uuid,
         error: &str,
         problem: SyncProblem,
-        next_attempt_ms: i64,
+        (failed_at_ms, next_attempt_ms): (i64, i64),
         refused: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_problem = ?, \
-             next_attempt_ms = ?, refused = ? WHERE op_id = ?",
+             last_attempt_ms = ?, next_attempt_ms = ?, refused = ? WHERE op_id = ?",
         )
         .bind(error)
         .bind(problem.code())
+        .bind(failed_at_ms)
         .bind(next_attempt_ms)
         .bind(refused)
         .bind(op_id.to_string())
@@ -702,14 +709,17 @@ async fn write_draft(
     Ok(())
 }
 
-/// After a re-read of the feed: removes the records the gateway no longer has, and queues
-/// again the resident's reports it lost (their receipts name reports it no longer has), each
-/// with a notice and its photos to upload from the start. Runs in the transaction that stores
-/// the re-read's last page.
+/// At the end of a pass through the feed (its last page): removes the records a re-read did
+/// not confirm, and queues again the resident's reports the gateway lost — their receipts
+/// name reports the feed, read to its head, does not hold (the gateway never deletes a
+/// report from its feed) — each with a notice and its photos to upload from the start. This
+/// also catches a restore to a backup taken after this device's last pull, which the feed's
+/// history cannot show. Runs in the transaction that stores the last page; returns how many
+/// records it removed or reports it queued again.
 pub(crate) async fn reconcile_after_reread(
     tx: &mut Transaction<'_, Sqlite>,
     now_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let removed = sqlx::query("DELETE FROM entities WHERE unconfirmed = 1")
         .execute(&mut **tx)
         .await?
@@ -757,10 +767,12 @@ pub(crate) async fn reconcile_after_reread(
     sqlx::query("UPDATE sync_state SET rereading = 0 WHERE id = 1")
         .execute(&mut **tx)
         .await?;
-    tracing::warn!(
-        removed,
-        resent = lost.len(),
-        "re-read of the feed done: records the gateway no longer has removed, lost reports queued again"
-    );
-    Ok(())
+    if removed > 0 || !lost.is_empty() {
+        tracing::warn!(
+            removed,
+            resent = lost.len(),
+            "feed read to its head: records the gateway no longer has removed, lost reports queued again"
+        );
+    }
+    Ok(removed + lost.len() as u64)
 }

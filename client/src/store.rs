@@ -249,7 +249,9 @@ impl Store {
         .await?;
         let stored: i64 = row.get(0);
         let history: Option<String> = row.get(1);
-        let rereading: bool = row.get(2);
+        // A read from the feed's start (the first sync, or one after a change of history)
+        // is a full read: at its end, what the gateway does not have is settled.
+        let rereading: bool = row.get::<bool, _>(2) || since == 0;
         let pack_id: Option<String> = row.get(3);
         if stored != since {
             return Err(StoreError::CursorMoved {
@@ -315,11 +317,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let finished_reread = rereading && !page.has_more;
-        if finished_reread {
-            crate::reports::reconcile_after_reread(&mut tx, now_ms).await?;
+        if since == 0 && page.has_more {
+            sqlx::query("UPDATE sync_state SET rereading = 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
         }
-        let bump = i64::from(!page.changes.is_empty() || finished_reread);
+        let finished_reread = rereading && !page.has_more;
+        let settled = if page.has_more {
+            0
+        } else {
+            crate::reports::reconcile_after_reread(&mut tx, now_ms).await?
+        };
+        let bump = i64::from(!page.changes.is_empty() || finished_reread || settled > 0);
         sqlx::query(
             "UPDATE sync_state SET cursor = ?, last_success_ms = ?, offline_since_ms = NULL, \
              last_error = NULL, last_problem = NULL, data_version = data_version + ? WHERE id = 1",

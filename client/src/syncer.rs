@@ -121,7 +121,7 @@ impl Syncer {
                 }
                 PullAction::WaitUntil(until_ms) => {
                     // An outbox retry may fall due before the next pull.
-                    let outbox_due = self.store.next_attempt_ms().await.ok().flatten();
+                    let outbox_due = self.store.next_attempt_ms(now_ms()).await.ok().flatten();
                     let until = outbox_due.map_or(until_ms, |due| due.min(until_ms));
                     let wait = u64::try_from(until - now_ms()).unwrap_or(0);
                     event = tokio::select! {

@@ -91,7 +91,7 @@ async fn a_busy_gateway_s_retry_after_is_honoured() {
         .await
         .expect("drain");
     let next = store
-        .next_attempt_ms()
+        .next_attempt_ms(now_ms())
         .await
         .expect("next")
         .expect("the report waits");
@@ -121,5 +121,26 @@ async fn a_busy_gateway_s_retry_after_is_honoured() {
     assert_eq!(
         common::syncer(&store, &url).pull_once().await,
         PullEvent::AskedToWait { wait_ms: 120_000 }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_set_back_does_not_hold_a_report_for_its_old_delay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = device(&dir.path().join("phone.db")).await;
+    queue_report(&store, "Cột điện nghiêng").await;
+    // A phone two days ahead fails to send: its retry is set on that clock.
+    let ahead = now_ms() + 2 * 86_400_000;
+    Outbox::new(store.clone(), Gateway::new("http://127.0.0.1:9"), TIMING)
+        .drain(move || ahead)
+        .await
+        .expect("drain");
+    assert_eq!(store.next_due(ahead).await.expect("due"), None, "it waits");
+    // The clock is corrected: the report is due now, not in two days.
+    let corrected = now_ms();
+    assert!(store.next_due(corrected).await.expect("due").is_some());
+    assert_eq!(
+        store.next_attempt_ms(corrected).await.expect("next"),
+        Some(corrected)
     );
 }

@@ -72,7 +72,7 @@ async fn main() -> Result<()> {
         if drained.stopped_by.is_some() {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
-        if let Some(due) = store.next_attempt_ms().await? {
+        if let Some(due) = store.next_attempt_ms(now_ms()).await? {
             let wait = u64::try_from(due - now_ms()).unwrap_or(0).min(250);
             tokio::time::sleep(Duration::from_millis(wait)).await;
         }
