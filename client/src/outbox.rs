@@ -4,7 +4,7 @@
 //! one idempotent request.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use citizen_core::outbox::{Failure, next_attempt_ms};
@@ -27,14 +27,53 @@ pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 /// loses at most that much work, and a fast link needs few requests.
 const CHUNK_TIME: Duration = Duration::from_secs(8);
 
-/// The size of the next upload request after `sent` bytes took `took`, when the last request
-/// was `last` bytes: what the measured rate moves in [`CHUNK_TIME`], growing at most twofold
-/// per request, within [`MIN_CHUNK_BYTES`]..=[`MAX_CHUNK_BYTES`].
-pub fn next_chunk_bytes(last: usize, sent: usize, took: Duration) -> usize {
-    let rate = sent as f64 / took.as_secs_f64().max(0.001);
-    let fits = (rate * CHUNK_TIME.as_secs_f64()) as usize;
-    fits.min(last.saturating_mul(2))
-        .clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES)
+/// How upload requests are sized, in bytes: to what the measured link moves in
+/// [`CHUNK_TIME`], doubling per request up to the size at which the link last broke, then
+/// growing by [`MIN_CHUNK_BYTES`] per request (as TCP's congestion control does, RFC 5681);
+/// halved when a request breaks. Always within [`MIN_CHUNK_BYTES`]..=[`MAX_CHUNK_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSizer {
+    /// The size of the next request.
+    pub size: usize,
+    /// Half the size of the request that last broke: doubling stops here.
+    ceiling: usize,
+}
+
+impl Default for ChunkSizer {
+    fn default() -> ChunkSizer {
+        ChunkSizer {
+            size: FIRST_CHUNK_BYTES,
+            ceiling: MAX_CHUNK_BYTES,
+        }
+    }
+}
+
+impl ChunkSizer {
+    /// After a whole request of `self.size` bytes went through in `took`.
+    pub fn sent(self, took: Duration) -> ChunkSizer {
+        let rate = self.size as f64 / took.as_secs_f64().max(0.001);
+        let fits = (rate * CHUNK_TIME.as_secs_f64()) as usize;
+        let grown = if self.size.saturating_mul(2) <= self.ceiling {
+            self.size * 2
+        } else if self.size < self.ceiling {
+            self.ceiling
+        } else {
+            self.size + MIN_CHUNK_BYTES
+        };
+        ChunkSizer {
+            size: fits.min(grown).clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES),
+            ..self
+        }
+    }
+
+    /// After a request broke (the link dropped or went silent).
+    pub fn broke(self) -> ChunkSizer {
+        let half = (self.size / 2).max(MIN_CHUNK_BYTES);
+        ChunkSizer {
+            size: half,
+            ceiling: half,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +158,8 @@ pub struct Outbox {
     store: Store,
     gateway: Gateway,
     timing: PullTiming,
-    /// The upload request size that suits the link as last measured, in bytes.
-    chunk_bytes: Arc<AtomicUsize>,
+    /// The upload request size that suits the link as last measured.
+    chunks: Arc<Mutex<ChunkSizer>>,
 }
 
 impl Outbox {
@@ -129,13 +168,28 @@ impl Outbox {
             store,
             gateway,
             timing,
-            chunk_bytes: Arc::new(AtomicUsize::new(FIRST_CHUNK_BYTES)),
+            chunks: Arc::new(Mutex::new(ChunkSizer::default())),
         }
+    }
+
+    fn sizer(&self) -> ChunkSizer {
+        *self
+            .chunks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn resize(&self, change: impl FnOnce(ChunkSizer) -> ChunkSizer) {
+        let mut sizer = self
+            .chunks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *sizer = change(*sizer);
     }
 
     /// The size of the next upload request, in bytes: sized to the link as last measured.
     pub fn chunk_bytes(&self) -> usize {
-        self.chunk_bytes.load(Ordering::Relaxed)
+        self.sizer().size
     }
 
     /// Sends every operation due now, oldest first. Stops at the first failure of the link
@@ -229,11 +283,10 @@ impl Outbox {
     async fn upload(&self, id: Uuid) -> Result<(), SendError> {
         let photo = self.store.photo_upload(id).await?;
         let size = photo.data.len() as u64;
-        if photo.uploaded >= size {
-            return Ok(());
-        }
-        // Announcing is idempotent and answers the gateway's offset, which is the truth
-        // after a crash between a chunk and the store's note of it.
+        // Announcing is idempotent and answers the gateway's offset, which is the truth after
+        // a crash between a chunk and the store's note of it, and after the gateway went back
+        // to a backup taken before the upload: so it is asked even when the device counts
+        // the upload complete.
         let mut state = self
             .gateway
             .start_upload(&UploadStart {
@@ -258,14 +311,13 @@ impl Outbox {
                     let took = began.elapsed();
                     // Only a full request measures the link: a short last one is mostly delay.
                     if end - start == size {
-                        let next_size = next_chunk_bytes(size, size, took);
+                        self.resize(|s| s.sent(took));
                         tracing::debug!(
                             bytes = size,
                             ms = took.as_millis() as u64,
-                            next_size,
+                            next = self.chunk_bytes(),
                             "chunk sent"
                         );
-                        self.chunk_bytes.store(next_size, Ordering::Relaxed);
                     }
                     state = next;
                 }
@@ -276,8 +328,7 @@ impl Outbox {
                 Err(e) => {
                     // A link that broke or went silent mid-request: try a smaller one next.
                     if e.status().is_none() {
-                        self.chunk_bytes
-                            .store((size / 2).max(MIN_CHUNK_BYTES), Ordering::Relaxed);
+                        self.resize(ChunkSizer::broke);
                     }
                     return Err(e.into());
                 }
@@ -296,19 +347,32 @@ mod tests {
     fn chunks_are_sized_to_the_measured_link() {
         let secs = Duration::from_secs;
         // 10 KB/s (rural EDGE): 80 KB moves in 8 s.
-        assert_eq!(next_chunk_bytes(64 * 1024, 100_000, secs(10)), 80_000);
-        // A fast link: twofold per request at most, then the gateway's limit.
-        assert_eq!(
-            next_chunk_bytes(64 * 1024, 64 * 1024, Duration::from_millis(20)),
-            128 * 1024
-        );
-        assert_eq!(
-            next_chunk_bytes(MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, Duration::ZERO),
-            MAX_CHUNK_BYTES
-        );
+        let first = ChunkSizer::default();
+        assert_eq!(first.size, FIRST_CHUNK_BYTES);
+        assert_eq!(first.sent(Duration::from_secs_f64(6.5536)).size, 80_000);
+        // A fast link: twofold per request, then the gateway's limit.
+        let mut fast = first;
+        for expected in [128, 256, 512, 1024, 1024] {
+            fast = fast.sent(Duration::from_millis(5));
+            assert_eq!(fast.size, expected * 1024);
+        }
         // A crawling link still sends something.
+        assert_eq!(first.sent(secs(600)).size, MIN_CHUNK_BYTES);
+    }
+
+    #[test]
+    fn a_broken_request_halves_the_size_and_growth_slows_there() {
+        let broke = ChunkSizer::default().sent(Duration::from_millis(5)).broke();
+        assert_eq!(broke.size, 64 * 1024, "half of 128 KiB");
+        let fast = Duration::from_millis(5);
         assert_eq!(
-            next_chunk_bytes(64 * 1024, 1_000, secs(60)),
+            broke.sent(fast).size,
+            80 * 1024,
+            "then 16 KiB more per request"
+        );
+        assert_eq!(broke.sent(fast).sent(fast).size, 96 * 1024);
+        assert_eq!(
+            ChunkSizer::default().broke().broke().broke().size,
             MIN_CHUNK_BYTES
         );
     }
