@@ -714,12 +714,53 @@ async fn write_draft(
 /// name reports the feed, read to its head, does not hold (the gateway never deletes a
 /// report from its feed) — each with a notice and its photos to upload from the start. This
 /// also catches a restore to a backup taken after this device's last pull, which the feed's
-/// history cannot show. Runs in the transaction that stores the last page; returns how many
-/// records it removed or reports it queued again.
+/// history cannot show. After a re-read (`reread`), the resident's acknowledged "me too"s on
+/// reports the gateway has are sent again too: a restored gateway may have lost them, and
+/// the gateway takes a repeat of one it has as the same. Runs in the transaction that stores
+/// the last page; returns how many records it removed or operations it queued again.
 pub(crate) async fn reconcile_after_reread(
     tx: &mut Transaction<'_, Sqlite>,
+    reread: bool,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
+    let mut supports = Vec::new();
+    if reread
+        && let Some(device_id) =
+            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
+                .bind(DEVICE_ID_KEY)
+                .fetch_optional(&mut **tx)
+                .await?
+    {
+        let device_id = parse_uuid("device_id", &device_id)?;
+        supports = sqlx::query(
+            "SELECT report_id, op_id FROM my_supports WHERE supporters IS NOT NULL \
+             AND report_id IN (SELECT id FROM entities WHERE kind = 'report')",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in &supports {
+            let report_id: String = row.get(0);
+            let op_id: String = row.get(1);
+            let body = serde_json::to_string(&SupportSubmission {
+                op_id: parse_uuid("op_id", &op_id)?,
+                device_id,
+            })?;
+            sqlx::query("UPDATE my_supports SET supporters = NULL WHERE report_id = ?")
+                .bind(&report_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
+                 VALUES (?, 'support', ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&op_id)
+            .bind(&report_id)
+            .bind(body)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     let removed = sqlx::query("DELETE FROM entities WHERE unconfirmed = 1")
         .execute(&mut **tx)
         .await?
@@ -767,12 +808,13 @@ pub(crate) async fn reconcile_after_reread(
     sqlx::query("UPDATE sync_state SET rereading = 0 WHERE id = 1")
         .execute(&mut **tx)
         .await?;
-    if removed > 0 || !lost.is_empty() {
+    if removed > 0 || !lost.is_empty() || !supports.is_empty() {
         tracing::warn!(
             removed,
             resent = lost.len(),
+            supports = supports.len(),
             "feed read to its head: records the gateway no longer has removed, lost reports queued again"
         );
     }
-    Ok(removed + lost.len() as u64)
+    Ok(removed + lost.len() as u64 + supports.len() as u64)
 }

@@ -326,7 +326,7 @@ impl Store {
         let settled = if page.has_more {
             0
         } else {
-            crate::reports::reconcile_after_reread(&mut tx, now_ms).await?
+            crate::reports::reconcile_after_reread(&mut tx, finished_reread, now_ms).await?
         };
         let bump = i64::from(!page.changes.is_empty() || finished_reread || settled > 0);
         sqlx::query(

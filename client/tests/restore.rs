@@ -196,3 +196,64 @@ async fn a_page_of_another_city_is_refused_and_nothing_is_kept() {
         PageApplied::Stored
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_me_too_the_restored_gateway_lost_is_sent_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gateway.db");
+    let backup = dir.path().join("backup.db");
+    let gateway = TestGateway::start(&db).await;
+    let author = device(&dir.path().join("author.db")).await;
+    let report = send_reports(&author, &gateway.url, 1, "Cây đổ chắn lối")
+        .await
+        .remove(0);
+    let neighbour = device(&dir.path().join("neighbour.db")).await;
+    pull_all(&neighbour, &gateway.url).await;
+    sqlx::query(&format!("VACUUM INTO '{}'", backup.display()))
+        .execute(gateway.store.pool())
+        .await
+        .expect("backup");
+
+    // The neighbour says "me too" and syncs; then the gateway goes back to the backup.
+    neighbour.support(report, 0).await.expect("me too");
+    Outbox::new(neighbour.clone(), Gateway::new(&gateway.url), TIMING)
+        .drain(|| i64::MAX / 4)
+        .await
+        .expect("drain");
+    pull_all(&neighbour, &gateway.url).await;
+    let supporters = |store: Store| async move {
+        store
+            .report_views()
+            .await
+            .expect("views")
+            .into_iter()
+            .find(|v| v.id == report)
+            .expect("the report")
+            .supporters
+    };
+    let counted = supporters(neighbour.clone()).await;
+    gateway.stop().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(&backup, &db).expect("restore");
+    let gateway = TestGateway::start(&db).await;
+
+    // The neighbour's next sync notices, and its "me too" goes again, counted once.
+    pull_all(&neighbour, &gateway.url).await;
+    assert_eq!(
+        neighbour.outbox_len().await.expect("outbox"),
+        1,
+        "the me too is queued again"
+    );
+    Outbox::new(neighbour.clone(), Gateway::new(&gateway.url), TIMING)
+        .drain(|| i64::MAX / 4)
+        .await
+        .expect("drain");
+    pull_all(&neighbour, &gateway.url).await;
+    assert_eq!(supporters(neighbour.clone()).await, counted);
+    // Sent once more, it is not counted twice.
+    pull_all(&author, &gateway.url).await;
+    assert_eq!(supporters(author.clone()).await, counted);
+    gateway.stop().await;
+}
