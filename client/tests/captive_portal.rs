@@ -120,3 +120,37 @@ async fn a_sign_in_page_is_recognised_and_nothing_is_lost() {
 async fn a_redirect_to_a_login_is_recognised_and_nothing_is_lost() {
     case(REDIRECT).await;
 }
+
+/// A gateway of another city (the address was mistyped): its feed is refused, nothing of it
+/// is kept, and the status line says to check the server address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_of_another_city_is_said_on_the_status_line() {
+    const OTHER_CITY: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Content-Length: 111\r\nConnection: close\r\n\r\n\
+        {\"changes\":[],\"next_cursor\":0,\"has_more\":false,\"history_id\":\"h-1\",\"head\":0,\"city_id\":\"can-tho\",\"restart\":false}";
+    let url = portal(OTHER_CITY).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = device(&dir.path().join("phone.db")).await;
+    let before = store.sync_record().await.expect("record");
+    let syncer = Syncer::new(
+        store.clone(),
+        Gateway::new(&url),
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(syncer.pull_once().await, PullEvent::Failed);
+    let record = store.sync_record().await.expect("record");
+    assert_eq!(record.last_problem, Some(SyncProblem::OtherCity));
+    assert_eq!(
+        SyncState::of(false, record.offline_since_ms, record.last_success_ms),
+        SyncState::Offline
+    );
+    assert_eq!(
+        SyncProblem::OtherCity.message_key(),
+        "sync-other-city",
+        "said in words that name what to check"
+    );
+    assert_eq!(
+        (record.cursor, record.data_version),
+        (before.cursor, before.data_version)
+    );
+}
