@@ -182,3 +182,29 @@ async fn a_gateway_that_never_answers_is_given_up_and_shown_offline() -> Result<
     drop(gateway);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_limit_on_the_way_makes_upload_requests_smaller() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let gateway = GatewayProcess::start("debug", &dir.path().join("gw.db"), free_port()?)?;
+    let proxy = Proxy::start(([127, 0, 0, 1], gateway.port).into()).await?;
+    let (store, pack) = device(&dir.path().join("phone.db")).await?;
+    queue_with_photo(&store, &pack).await?;
+    // A reverse proxy in front of the gateway that takes no body over 40 kB.
+    proxy.limit_body(40_000);
+
+    let outbox = Outbox::new(store.clone(), Gateway::new(&proxy.url()), TIMING);
+    let drained = outbox.drain(now_ms).await?;
+    ensure!(
+        drained.sent == 1 && drained.stopped_by.is_none(),
+        "the report went through in smaller requests: {drained:?}"
+    );
+    ensure!(store.outbox_len().await? == 0, "nothing is left to send");
+    ensure!(
+        outbox.chunk_bytes() <= 40_000,
+        "requests stay under the limit: {}",
+        outbox.chunk_bytes()
+    );
+    drop(gateway);
+    Ok(())
+}

@@ -30,13 +30,17 @@ const CHUNK_TIME: Duration = Duration::from_secs(8);
 /// How upload requests are sized, in bytes: to what the measured link moves in
 /// [`CHUNK_TIME`], doubling per request up to the size at which the link last broke, then
 /// growing by [`MIN_CHUNK_BYTES`] per request (as TCP's congestion control does, RFC 5681);
-/// halved when a request breaks. Always within [`MIN_CHUNK_BYTES`]..=[`MAX_CHUNK_BYTES`].
+/// halved when a request breaks; and kept below a size something on the way refused as too
+/// large (`413 Content Too Large`, RFC 9110 section 15.5.14: a reverse proxy's body limit).
+/// Always within [`MIN_CHUNK_BYTES`]..=[`MAX_CHUNK_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     /// The size of the next request.
     pub size: usize,
     /// Half the size of the request that last broke: doubling stops here.
     ceiling: usize,
+    /// Below the smallest size refused as too large: never exceeded.
+    max: usize,
 }
 
 impl Default for ChunkSizer {
@@ -44,6 +48,7 @@ impl Default for ChunkSizer {
         ChunkSizer {
             size: FIRST_CHUNK_BYTES,
             ceiling: MAX_CHUNK_BYTES,
+            max: MAX_CHUNK_BYTES,
         }
     }
 }
@@ -61,9 +66,22 @@ impl ChunkSizer {
             self.size + MIN_CHUNK_BYTES
         };
         ChunkSizer {
-            size: fits.min(grown).clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES),
+            size: fits.min(grown).clamp(MIN_CHUNK_BYTES, self.max),
             ..self
         }
+    }
+
+    /// After a request of `self.size` bytes was refused as too large; `None` when it was
+    /// already the smallest.
+    pub fn too_large(self) -> Option<ChunkSizer> {
+        (self.size > MIN_CHUNK_BYTES).then(|| {
+            let half = (self.size / 2).max(MIN_CHUNK_BYTES);
+            ChunkSizer {
+                size: half,
+                ceiling: half,
+                max: half,
+            }
+        })
     }
 
     /// After a request broke (the link dropped or went silent).
@@ -72,6 +90,7 @@ impl ChunkSizer {
         ChunkSizer {
             size: half,
             ceiling: half,
+            ..self
         }
     }
 }
@@ -321,6 +340,18 @@ impl Outbox {
                     }
                     state = next;
                 }
+                // Something on the way takes no body this large: smaller ones from now on.
+                Err(GatewayError::Status { status: 413, .. })
+                    if self.sizer().too_large().is_some() =>
+                {
+                    self.resize(|s| s.too_large().unwrap_or(s));
+                    tracing::info!(
+                        refused = size,
+                        next = self.chunk_bytes(),
+                        "upload request refused as too large: smaller ones from now on"
+                    );
+                    continue;
+                }
                 // The gateway has more (or less) than we thought: ask and go on from there.
                 Err(GatewayError::Status { status: 409, .. }) => {
                     state = self.gateway.upload_state(id).await?;
@@ -375,5 +406,20 @@ mod tests {
             ChunkSizer::default().broke().broke().broke().size,
             MIN_CHUNK_BYTES
         );
+    }
+
+    #[test]
+    fn a_size_refused_as_too_large_is_never_reached_again() {
+        let fast = Duration::from_millis(5);
+        let refused = ChunkSizer::default().sent(fast).sent(fast); // 256 KiB
+        let mut smaller = refused.too_large().expect("can shrink");
+        assert_eq!(smaller.size, 128 * 1024);
+        for _ in 0..20 {
+            smaller = smaller.sent(fast);
+        }
+        assert_eq!(smaller.size, 128 * 1024, "however fast the link");
+        let floor = ChunkSizer::default().broke().broke();
+        assert_eq!(floor.size, MIN_CHUNK_BYTES);
+        assert_eq!(floor.too_large(), None, "nothing smaller to try");
     }
 }

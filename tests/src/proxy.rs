@@ -1,6 +1,7 @@
 //! A fault-injecting TCP proxy for tests: forwards loopback connections to an upstream and
 //! can refuse connections, cut every connection after a number of bytes has gone up, slow the
-//! uplink to a rate, or swallow everything and never answer.
+//! uplink to a rate, swallow everything and never answer, or refuse HTTP request bodies over
+//! a size with 413, as a reverse proxy with a body limit does.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ struct Faults {
     up_rate: AtomicU64,
     /// Accept and read, but forward nothing and answer nothing.
     silent: AtomicBool,
+    /// Largest HTTP request body let through (0: any).
+    body_limit: AtomicU64,
 }
 
 /// The proxy; it stops when dropped.
@@ -80,6 +83,12 @@ impl Proxy {
         self.faults.silent.store(silent, Ordering::SeqCst);
     }
 
+    /// Answers `413 Payload Too Large` to a request whose `Content-Length` is over `bytes`
+    /// (0: no limit), without passing it on, and closes the connection.
+    pub fn limit_body(&self, bytes: u64) {
+        self.faults.body_limit.store(bytes, Ordering::SeqCst);
+    }
+
     /// Bytes that went up to the upstream so far.
     pub fn sent_up(&self) -> u64 {
         self.faults.sent_up.load(Ordering::SeqCst)
@@ -100,10 +109,13 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
-    let (mut client_read, mut client_write) = client.into_split();
+    let (mut client_read, client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
+    let client_write = tokio::sync::Mutex::new(client_write);
     let up = async {
         let mut buf = vec![0_u8; 16 * 1024];
+        // Body bytes of the current request still to come; at 0 the next bytes are a head.
+        let mut body_left: u64 = 0;
         loop {
             let rate = faults.up_rate.load(Ordering::SeqCst);
             // At a limited rate, a tenth of a second's worth at a time.
@@ -120,6 +132,33 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
             };
             if faults.silent.load(Ordering::SeqCst) {
                 continue;
+            }
+            let limit = faults.body_limit.load(Ordering::SeqCst);
+            if limit > 0 {
+                if body_left == 0 {
+                    // A request head (the client writes it whole, ahead of its body).
+                    let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .unwrap_or(0);
+                    if length > limit {
+                        let mut out = client_write.lock().await;
+                        let _ = out
+                            .write_all(
+                                b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\
+                                  Connection: close\r\n\r\n",
+                            )
+                            .await;
+                        let _ = out.shutdown().await;
+                        return;
+                    }
+                    let head_len = head.find("\r\n\r\n").map_or(n, |i| i + 4);
+                    body_left = length.saturating_sub((n - head_len) as u64);
+                } else {
+                    body_left = body_left.saturating_sub(n as u64);
+                }
             }
             if rate > 0 {
                 tokio::time::sleep(std::time::Duration::from_secs_f64(n as f64 / rate as f64))
@@ -148,7 +187,22 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
         }
     };
     let down = async {
-        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        let mut buf = vec![0_u8; 16 * 1024];
+        loop {
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if client_write
+                .lock()
+                .await
+                .write_all(&buf[..n])
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
     };
     // Whichever way ends first ends the connection: both halves drop here.
     tokio::select! {
