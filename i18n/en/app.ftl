@@ -15,6 +15,7 @@ lang-switch = Tiếng Việt
 lang-switch-label = Switch to Vietnamese
 
 explore-title = Explore
+explore-kinds = Kinds of place
 kind-attraction = Sights
 kind-lodging = Stay
 kind-food = Food

@@ -15,6 +15,7 @@ lang-switch = English
 lang-switch-label = Chuyển sang tiếng Anh
 
 explore-title = Khám phá
+explore-kinds = Loại địa điểm
 kind-attraction = Tham quan
 kind-lodging = Lưu trú
 kind-food = Ăn uống

@@ -43,6 +43,30 @@ pub fn setup(root: &Path) -> Result<()> {
     // Without --locked: its lockfile names a webpki-roots release the registry does not serve.
     cargo_tool("wasm-bindgen-cli", &wasm_bindgen, &[])?;
     cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, &["--locked"])?;
+    axe_core(root)?;
+    Ok(())
+}
+
+/// The accessibility engine the end-to-end tests run inside the app (Deque's axe-core).
+const AXE_CORE_VERSION: &str = "4.11.0";
+
+/// Installs axe-core from npm into `target/tools/npm`; the end-to-end tests inject its
+/// `axe.min.js` into the app's pages through WebDriver.
+pub fn axe_core(root: &Path) -> Result<()> {
+    let npm = root.join("target/tools/npm");
+    let package = npm.join("node_modules/axe-core");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .map(|text| text.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")))
+        .unwrap_or(false);
+    if !installed {
+        std::fs::create_dir_all(&npm)?;
+        run_cmd(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&npm)
+                .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+        )?;
+    }
     Ok(())
 }
 

@@ -36,7 +36,8 @@ pub fn Explore() -> impl IntoView {
     view! {
         <main id="explore">
             <h2>{move || locale.t("explore-title")}</h2>
-            <div class="chips" role="tablist">
+            // Toggle buttons that filter the list: a labelled group, not tabs.
+            <div class="chips" role="group" aria-label=move || locale.t("explore-kinds")>
                 {PlaceKind::ALL.map(|k| view! {
                     <button class="kind" data-kind=k.code()
                         aria-pressed=move || (kind.get() == k).to_string()
