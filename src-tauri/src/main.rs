@@ -61,6 +61,10 @@ fn main() {
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
             app.manage(commands::Shell { store, sync });
+            // The window takes the keyboard at start, so focus shows where it is at once.
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.set_focus();
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -1,6 +1,8 @@
-//! The accessibility check the end-to-end tests run on every screen: Deque's axe-core (from
+//! The accessibility checks the end-to-end tests run on every screen: Deque's axe-core (from
 //! npm, installed by `cargo xtask setup`) injected into the app through WebDriver, against the
-//! WCAG 2.0, 2.1 and 2.2 level A and AA rules.
+//! WCAG 2.0, 2.1 and 2.2 level A and AA rules; and what axe cannot see, measured in the page:
+//! horizontal overflow (reflow, 1.4.10 and 1.4.4), target sizes (2.5.8) and live regions
+//! (4.1.3).
 
 use anyhow::{Context as _, Result, bail};
 use fantoccini::Client;
@@ -46,6 +48,60 @@ pub async fn violations(client: &Client) -> Result<Vec<String>> {
     Ok(found["ok"]
         .as_array()
         .context("axe-core's answer")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Elements wider than the viewport or a page that scrolls sideways (WCAG 1.4.10 reflow,
+/// 1.4.4 resize text), one line each; empty when the screen reflows.
+pub async fn overflow(client: &Client) -> Result<Vec<String>> {
+    let found = client
+        .execute(
+            "const width = document.documentElement.clientWidth;
+             const out = [];
+             if (document.documentElement.scrollWidth > width + 1) {
+               out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width} px`);
+             }
+             for (const el of document.querySelectorAll('body *')) {
+               const r = el.getBoundingClientRect();
+               if (r.width > 0 && r.right > width + 1 && !el.closest('.maplibregl-map')) {
+                 out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} ends at ${Math.round(r.right)} > ${width} px`);
+               }
+             }
+             return out.slice(0, 20);",
+            vec![],
+        )
+        .await?;
+    strings(&found)
+}
+
+/// Controls smaller than 24 × 24 CSS px, or main actions (`.primary`, `.tile`, the header's
+/// buttons, the filters) smaller than 44 × 44 (WCAG 2.5.8, and 2.5.5 for the main ones).
+pub async fn small_targets(client: &Client) -> Result<Vec<String>> {
+    let found = client
+        .execute(
+            "const main = '.primary, .tile, header.bar button, .chips button, .notice button.close';
+             const out = [];
+             for (const el of document.querySelectorAll('button, a[href], input, select, textarea, [role=button]')) {
+               const r = el.getBoundingClientRect();
+               if (r.width === 0 && r.height === 0) continue;
+               const least = el.matches(main) ? 44 : 24;
+               if (r.width < least - 0.5 || r.height < least - 0.5) {
+                 out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} is ${Math.round(r.width)}×${Math.round(r.height)}, not ${least}×${least}`);
+               }
+             }
+             return out;",
+            vec![],
+        )
+        .await?;
+    strings(&found)
+}
+
+fn strings(value: &serde_json::Value) -> Result<Vec<String>> {
+    Ok(value
+        .as_array()
+        .context("a list from the page")?
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect())

@@ -29,8 +29,11 @@ pub fn LangSwitch() -> impl IntoView {
         });
     };
     view! {
+        // Its label names the other language in that language, and says so (WCAG 3.1.2).
         <button id="lang-switch" title=move || locale.t("lang-switch-label") on:click=switch>
-            {move || locale.t("lang-switch")}
+            <span lang=move || match locale.lang() { Lang::Vi => "en", Lang::En => "vi" }>
+                {move || locale.t("lang-switch")}
+            </span>
         </button>
     }
 }

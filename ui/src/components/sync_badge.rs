@@ -43,5 +43,6 @@ pub fn SyncBadge() -> impl IntoView {
         },
         None => "unknown",
     };
-    view! { <div id="sync-status" class="sync" data-state=state_code>{text}</div> }
+    // A live region: a change of the sync state is announced by screen readers (WCAG 4.1.3).
+    view! { <div id="sync-status" class="sync" role="status" data-state=state_code>{text}</div> }
 }

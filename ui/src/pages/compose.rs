@@ -335,9 +335,10 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
             <input id="report-photos" type="file" accept="image/*" capture="environment" multiple
                 on:change=on_files />
             <div id="photo-list" class="photos">
-                {move || draft.with(|d| d.photos.clone()).into_iter().map(|photo_id| view! {
+                {move || draft.with(|d| d.photos.clone()).into_iter().enumerate().map(|(n, photo_id)| view! {
                     <span class="photo-item" data-id=photo_id.to_string()>
-                        <PhotoPreview id=photo_id />
+                        <PhotoPreview id=photo_id alt=Signal::derive(move || locale.t_args(
+                            "photo-alt-draft", &[("n", Value::from(n + 1))])) />
                         <button class="remove" on:click=move |_| remove_photo(photo_id)>{move || locale.t("report-photo-remove")}</button>
                     </span>
                 }).collect_view()}

@@ -41,14 +41,25 @@ pub fn Report(id: Uuid) -> impl IntoView {
                         };
                         let history = report.view.as_ref().map(|v| v.history.clone()).unwrap_or_default();
                         view! {
-                            <h2>{category}</h2>
+                            <h2>{category.clone()}</h2>
                             <p id="report-code" class="code">{move || match &code {
                                 Some(c) => locale.t_args("report-sent", &[("code", Value::from(c.clone()))]),
                                 None => locale.t("report-waiting"),
                             }}</p>
                             <p>{report.submission.description.clone()}</p>
                             <div class="photos">
-                                {report.submission.photos.iter().map(|p| view! { <PhotoPreview id=p.id /> }).collect_view()}
+                                {report.submission.photos.iter().enumerate().map(|(n, p)| {
+                                    let what = category.clone();
+                                    let place = report.submission.address.clone()
+                                        .or_else(|| report.submission.ward.clone())
+                                        .unwrap_or_else(|| format!("{:.5}, {:.5}", report.submission.position.lat, report.submission.position.lon));
+                                    let alt = Signal::derive(move || locale.t_args("photo-alt", &[
+                                        ("n", Value::from(n + 1)),
+                                        ("what", Value::from(what.clone())),
+                                        ("place", Value::from(place.clone())),
+                                    ]));
+                                    view! { <PhotoPreview id=p.id alt /> }
+                                }).collect_view()}
                             </div>
                             <h3>{move || locale.t("report-timeline")}</h3>
                             <ol id="timeline" class="timeline">

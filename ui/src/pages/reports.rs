@@ -150,7 +150,8 @@ fn MyReportItem(report: MyReport, categories: Vec<ReportCategory>) -> impl IntoV
             data-status=status.map(|s| s.code()).unwrap_or("")>
             <button class="link" on:click=move |_| nav.0.set(Page::Report(id))>
                 <span class="name">{category}</span>
-                <span class="sub delivery">{line}</span>
+                // A live region: "waiting to send" turning into a tracking code is announced.
+                <span class="sub delivery" role="status">{line}</span>
                 <span class="sub">{report.submission.description.clone()}</span>
             </button>
         </li>
