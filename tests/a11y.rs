@@ -229,3 +229,49 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_is_usable_in_the_dark_scheme() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let port = free_port()?;
+    let gateway = GatewayProcess::start("debug", &tmp.path().join("gateway.db"), port)?;
+    let display = Display::get()?;
+    let driver = Driver::start(
+        &display,
+        binary("citizen-app", "debug")?,
+        &[
+            ("CITIZEN_GATEWAY_URL", gateway.url()),
+            (
+                "CITIZEN_DATA_DIR",
+                tmp.path().join("app").display().to_string(),
+            ),
+            ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
+            // The desktop's dark theme: WebKitGTK then reports prefers-color-scheme: dark.
+            ("GTK_THEME", "Adwaita:dark".to_owned()),
+        ],
+    )?;
+    let app = driver.session().await?;
+    element(&app, "#home .city-name").await?;
+    let dark = app
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            vec![],
+        )
+        .await?;
+    if dark != serde_json::Value::Bool(true) {
+        bail!("the dark scheme could not be switched on for the test");
+    }
+    std::fs::write(root().join("target/e2e/dark.png"), app.screenshot().await?)?;
+    let mut found = Vec::new();
+    every_screen(&app, Checks::Rules, "dark", &mut found).await?;
+    quit(app).await?;
+    drop(gateway);
+    if !found.is_empty() {
+        bail!(
+            "{} accessibility problems:\n{}",
+            found.len(),
+            found.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -443,7 +443,7 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
                 <button id="send-report" class="primary" disabled=move || busy.get() on:click=send>
                     {move || locale.t("report-send")}
                 </button>
-                <button id="delete-draft" on:click=discard>{move || locale.t("report-delete")}</button>
+                <button id="delete-draft" class="secondary" on:click=discard>{move || locale.t("report-delete")}</button>
             </div>
         </div>
     }
