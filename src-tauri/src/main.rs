@@ -61,11 +61,13 @@ fn main() {
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
             app.manage(commands::Shell { store, sync });
-            // The window takes the keyboard at start, so focus shows where it is at once.
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_focus();
-            }
             Ok(())
+        })
+        // The window takes the keyboard once its page is shown, so the focus shows at once.
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                let _ = webview.window().set_focus();
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::overview,
