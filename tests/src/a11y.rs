@@ -83,9 +83,10 @@ pub async fn small_targets(client: &Client) -> Result<Vec<String>> {
         .execute(
             "const main = '.primary, .tile, header.bar button, .chips button, .notice button.close';
              const out = [];
-             for (const el of document.querySelectorAll('button, a[href], input, select, textarea, [role=button]')) {
+             for (const el of document.querySelectorAll('button, a[href], input, select, textarea, summary, [role=button]')) {
                const r = el.getBoundingClientRect();
                if (r.width === 0 && r.height === 0) continue;
+               if (el.closest('details:not([open]) > :not(summary)')) continue;
                const least = el.matches(main) ? 44 : 24;
                if (r.width < least - 0.5 || r.height < least - 0.5) {
                  out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} is ${Math.round(r.width)}×${Math.round(r.height)}, not ${least}×${least}`);
