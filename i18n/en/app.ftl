@@ -119,6 +119,7 @@ report-place-map = from the pin on the map
 report-place-ward = from the chosen ward
 report-map-hint = Tap the map where the issue is.
 report-no-map = This device cannot show the map; choose the ward instead.
+report-ward = Or choose the ward or commune
 report-ward-choose = — Choose a ward —
 report-address = Address (number, street)
 report-nearby = { $count } open reports of this kind within 50 m

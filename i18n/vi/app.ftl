@@ -119,6 +119,7 @@ report-place-map = theo điểm chọn trên bản đồ
 report-place-ward = theo phường đã chọn
 report-map-hint = Chạm vào bản đồ để đánh dấu nơi xảy ra sự việc.
 report-no-map = Máy này không hiển thị được bản đồ; hãy chọn phường.
+report-ward = Hoặc chọn phường, xã
 report-ward-choose = — Chọn phường —
 report-address = Địa chỉ (số nhà, tên đường)
 report-nearby = { $count } phản ánh cùng loại trong vòng 50 m

@@ -352,7 +352,10 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
             <div id="report-map" class="map" class:hidden=move || no_map.get()></div>
             <Show when=move || no_map.get()>
                 <p class="note">{move || locale.t("report-no-map")}</p>
-                <select id="report-ward" on:change={
+            </Show>
+            // The place can always be chosen without the map too (a screen reader, a keyboard).
+            <label for="report-ward">{move || locale.t("report-ward")}</label>
+            <select id="report-ward" on:change={
                     let wards = wards.clone();
                     move |ev| {
                         let name = event_target_value(&ev);
@@ -365,8 +368,7 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
                 }>
                     <option value="">{move || locale.t("report-ward-choose")}</option>
                     {wards.clone().into_iter().map(|w| view! { <option value=w.name.clone()>{w.name.clone()}</option> }).collect_view()}
-                </select>
-            </Show>
+            </select>
             <label for="report-address">{move || locale.t("report-address")}</label>
             <input id="report-address" type="text"
                 prop:value=move || draft.with(|d| d.address.clone().unwrap_or_default())
