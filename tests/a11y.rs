@@ -2,7 +2,8 @@
 //! (WCAG 2.0/2.1/2.2 A and AA) finds nothing; every control is large enough to tap; at 320
 //! CSS px wide and with text at 200 % nothing needs horizontal scrolling; the keyboard
 //! reaches every control of a screen with a visible focus; status messages are live regions;
-//! `<html lang>` follows the language; also in the dark scheme. A new screen gets every check
+//! `<html lang>` follows the language; also in the dark scheme with reduced motion, where
+//! nothing moves. A new screen gets every check
 //! by adding one line to `SCREENS`, and a test fails when a screen of the UI's router is not
 //! visited.
 
@@ -265,15 +266,25 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     if html_lang(&app).await? != "vi" {
         found.push("<html lang> is not vi".into());
     }
-    let role = app
-        .execute(
-            "return document.querySelector('#sync-status').getAttribute('role');",
-            vec![],
-        )
+    // Status messages are live regions (WCAG 4.1.3): the sync state, a report's status
+    // change, a report's delivery line.
+    let live = "return arguments[0].filter(css => { const el = document.querySelector(css);
+                  return !el || el.getAttribute('role') !== 'status'; });";
+    let on_home = app
+        .execute(live, vec![serde_json::json!(["#sync-status", "#notice"])])
         .await?;
-    if role != serde_json::json!("status") {
-        found.push(format!("the sync state is not a live region (role {role})"));
+    click(&app, "#go-reports").await?;
+    element(&app, ".my-report .delivery").await?;
+    let on_reports = app
+        .execute(live, vec![serde_json::json!([".my-report .delivery"])])
+        .await?;
+    for not_live in [on_home, on_reports] {
+        if not_live.as_array().is_some_and(|n| !n.is_empty()) {
+            found.push(format!("not live regions: {not_live}"));
+        }
     }
+    click(&app, "#back").await?;
+    element(&app, "#home").await?;
 
     click(&app, "#lang-switch").await?;
     wait_text(&app, "header h1", "Citizen").await?;
@@ -330,10 +341,17 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_screen_is_usable_in_the_dark_scheme() -> Result<()> {
+async fn every_screen_is_usable_in_the_dark_scheme_with_reduced_motion() -> Result<()> {
     let _one = ONE_APP.lock().await;
     let tmp = tempfile::tempdir()?;
     a_waiting_report(&tmp.path().join("app")).await?;
+    // The desktop asks for no animations: WebKitGTK then reports prefers-reduced-motion.
+    let gtk = tmp.path().join("config/gtk-3.0");
+    std::fs::create_dir_all(&gtk)?;
+    std::fs::write(
+        gtk.join("settings.ini"),
+        "[Settings]\ngtk-enable-animations=false\n",
+    )?;
     let port = free_port()?;
     let gateway = GatewayProcess::start("debug", &tmp.path().join("gateway.db"), port)?;
     let display = Display::get()?;
@@ -349,6 +367,10 @@ async fn every_screen_is_usable_in_the_dark_scheme() -> Result<()> {
             ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
             // The desktop's dark theme: WebKitGTK then reports prefers-color-scheme: dark.
             ("GTK_THEME", "Adwaita:dark".to_owned()),
+            (
+                "XDG_CONFIG_HOME",
+                tmp.path().join("config").display().to_string(),
+            ),
         ],
     )?;
     let app = driver.session().await?;
@@ -363,8 +385,31 @@ async fn every_screen_is_usable_in_the_dark_scheme() -> Result<()> {
         bail!("the dark scheme could not be switched on for the test");
     }
     std::fs::write(root().join("target/e2e/dark.png"), app.screenshot().await?)?;
+    let reduced = app
+        .execute(
+            "return matchMedia('(prefers-reduced-motion: reduce)').matches;",
+            vec![],
+        )
+        .await?;
+    if reduced != serde_json::Value::Bool(true) {
+        bail!("reduced motion could not be switched on for the test");
+    }
     let mut found = Vec::new();
     every_screen(&app, Checks::Rules, "dark", &mut found).await?;
+    // Nothing moves: no element keeps an animation or a transition (WCAG 2.3.3).
+    let moving = app
+        .execute(
+            "return [...document.querySelectorAll('*')].filter(el => {
+               const s = getComputedStyle(el);
+               const long = v => v.split(',').some(d => parseFloat(d) > 0);
+               return (s.animationName !== 'none' && long(s.animationDuration)) || long(s.transitionDuration);
+             }).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + el.className).slice(0, 10);",
+            vec![],
+        )
+        .await?;
+    if moving.as_array().is_some_and(|m| !m.is_empty()) {
+        found.push(format!("reduced motion: still moving: {moving}"));
+    }
     quit(app).await?;
     drop(gateway);
     if !found.is_empty() {
