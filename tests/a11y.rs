@@ -3,9 +3,8 @@
 //! CSS px wide and with text at 200 % nothing needs horizontal scrolling; the keyboard
 //! reaches every control of a screen with a visible focus; status messages are live regions;
 //! `<html lang>` follows the language; also in the dark scheme with reduced motion, where
-//! nothing moves. A new screen gets every check
-//! by adding one line to `SCREENS`, and a test fails when a screen of the UI's router is not
-//! visited.
+//! nothing moves. A new screen gets every check by adding one line to `SCREENS`, and a test
+//! fails when a screen of the UI's router is not visited.
 
 use std::time::Duration;
 
