@@ -43,6 +43,7 @@ async fn check(app: &Client, checks: Checks, state: &str, found: &mut Vec<String
         Checks::Rules => {
             let mut all = a11y::violations(app).await?;
             all.extend(a11y::small_targets(app).await?);
+            all.extend(a11y::faint_controls(app).await?);
             keyboard(app, &mut all).await?;
             all
         }
@@ -191,11 +192,13 @@ async fn keyboard(app: &Client, found: &mut Vec<String>) -> Result<()> {
         app.perform_actions(tab).await?;
         let focused = app
             .execute(
-                "const el = document.activeElement;
+                &format!("{} {}", a11y::CONTRAST_JS, "const el = document.activeElement;
                  if (!el || el === document.body) return null;
                  const style = getComputedStyle(el);
-                 const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
-                 return { kb: el.dataset.kb ?? null, what: el.id || el.tagName.toLowerCase(), visible };",
+                 // Drawn, at least 2 px, and 3:1 against what is around the control (1.4.11).
+                 const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2
+                   && contrast(style.outlineColor, behind(el.parentElement)) >= 3;
+                 return { kb: el.dataset.kb ?? null, what: el.id || el.tagName.toLowerCase(), visible };"),
                 vec![],
             )
             .await?;

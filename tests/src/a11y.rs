@@ -1,8 +1,8 @@
 //! The accessibility checks the end-to-end tests run on every screen: Deque's axe-core (from
 //! npm, installed by `cargo xtask setup`) injected into the app through WebDriver, against the
 //! WCAG 2.0, 2.1 and 2.2 level A and AA rules; and what axe cannot see, measured in the page:
-//! horizontal overflow (reflow, 1.4.10 and 1.4.4), target sizes (2.5.8) and live regions
-//! (4.1.3).
+//! horizontal overflow (reflow, 1.4.10 and 1.4.4), target sizes (2.5.8) and the contrast
+//! of control boundaries and focus indicators (1.4.11, 3:1).
 
 use anyhow::{Context as _, Result, bail};
 use fantoccini::Client;
@@ -106,4 +106,48 @@ fn strings(value: &serde_json::Value) -> Result<Vec<String>> {
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect())
+}
+
+/// Page functions for WCAG's contrast ratio (the relative luminance of WCAG 2.2's
+/// definitions): `contrast(a, b)` of two computed colours, and `behind(el)`, the first opaque
+/// background at or above an element.
+pub const CONTRAST_JS: &str = "
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => v / 255)
+      .map(v => v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const contrast = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const opaque = c => { const v = rgb(c); return v.length < 4 || v[3] > 0.5; };
+  const behind = el => { for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor; if (opaque(c) && rgb(c).length) return c; }
+    return getComputedStyle(document.documentElement).backgroundColor || 'rgb(255,255,255)'; };
+";
+
+/// Form fields whose boundary is below 3:1 against what is behind them (WCAG 1.4.11
+/// non-text contrast); a field with a filled background may count that instead. Buttons are
+/// told by their text, covered by the text contrast rule.
+pub async fn faint_controls(client: &Client) -> Result<Vec<String>> {
+    let found = client
+        .execute(
+            &format!(
+                "{CONTRAST_JS}
+                 const out = [];
+                 for (const el of document.querySelectorAll('input:not([type=file]):not([type=checkbox]), select, textarea')) {{
+                   const r = el.getBoundingClientRect();
+                   if (r.width === 0 || el.closest('details:not([open]) > :not(summary)')) continue;
+                   const s = getComputedStyle(el);
+                   const around = behind(el.parentElement);
+                   const fill = s.backgroundColor;
+                   const edge = parseFloat(s.borderTopWidth) > 0 ? s.borderTopColor : null;
+                   const best = Math.max(edge ? contrast(edge, around) : 0,
+                                         opaque(fill) && rgb(fill).length ? contrast(fill, around) : 0);
+                   if (best < 3) out.push(`${{el.tagName.toLowerCase()}}${{el.id ? '#' + el.id : ''}}.${{el.className}}: boundary ${{best.toFixed(2)}}:1`);
+                 }}
+                 return out;"
+            ),
+            vec![],
+        )
+        .await?;
+    strings(&found)
 }
