@@ -76,7 +76,30 @@ async fn every_screen(
     click(app, "#go-reports").await?;
     click(app, ".my-report[data-delivery=\"sent\"] button.link").await?;
     element(app, "#report #timeline li").await?;
+    element(app, "#report img.photo").await?;
     check(app, checks, &format!("[{pass}] #report"), found).await?;
+    // Its photo says what and where (WCAG 1.1.1), in the current language.
+    let alt = app
+        .execute(
+            "return document.querySelector('#report img.photo').getAttribute('alt') || '';",
+            vec![],
+        )
+        .await?;
+    let heading = app
+        .execute(
+            "return document.querySelector('#report h2').textContent;",
+            vec![],
+        )
+        .await?;
+    if !alt
+        .as_str()
+        .zip(heading.as_str())
+        .is_some_and(|(a, h)| !h.is_empty() && a.contains(h))
+    {
+        found.push(format!(
+            "[{pass}] #report: the photo's text {alt} does not say {heading}"
+        ));
+    }
     visited.push("#report");
     click(app, "#back").await?;
     element(app, "#reports").await?;
@@ -147,6 +170,14 @@ async fn a_waiting_report(data_dir: &std::path::Path) -> Result<()> {
     let store = citizen_client::Store::open(&data_dir.join("citizen.db")).await?;
     store.bootstrap(&pack).await?;
     let mut draft = store.new_draft(now_ms()).await?;
+    let photo = citizen_client::photo::process(&citizen_e2e::photos::camera_jpeg(
+        800, 600, 10.3560, 106.3650, "SN-A11Y",
+    ))?;
+    store.add_photo(draft.id, &photo, now_ms()).await?;
+    draft = store
+        .draft(draft.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the draft"))?;
     let category = pack.categories[0].code.clone();
     draft.category = Some(category.clone());
     draft.description = "Đèn đường hỏng trước trường".into();
@@ -259,6 +290,18 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
 
     // The report is sent; the notice of its routing shows on the home screen.
     element(&app, "#notice").await?;
+    // The keyboard operates what it reaches: Enter on a tile opens its screen.
+    app.execute(
+        "document.querySelector('#go-wifi').focus(); return true;",
+        vec![],
+    )
+    .await?;
+    let enter = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{E007}' })
+        .then(KeyAction::Up { value: '\u{E007}' });
+    app.perform_actions(enter).await?;
+    element(&app, "#wifi").await?;
+    click(&app, "#back").await?;
     let visited = every_screen(&app, Checks::Rules, "vi", &mut found).await?;
     for screen in router_screens()? {
         if !visited.contains(&screen.as_str()) {
