@@ -221,18 +221,22 @@ async fn keyboard(app: &Client, found: &mut Vec<String>) -> Result<()> {
             .then(KeyAction::Down { value: '\u{E004}' })
             .then(KeyAction::Up { value: '\u{E004}' });
         app.perform_actions(tab).await?;
-        let focused = app
-            .execute(
-                &format!("{} {}", a11y::CONTRAST_JS, "const el = document.activeElement;
-                 if (!el || el === document.body) return null;
-                 const style = getComputedStyle(el);
-                 // Drawn, at least 2 px, and 3:1 against what is around the control (1.4.11).
-                 const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2
-                   && contrast(style.outlineColor, behind(el.parentElement)) >= 3;
-                 return { kb: el.dataset.kb ?? null, what: el.id || el.tagName.toLowerCase(), visible };"),
-                vec![],
-            )
-            .await?;
+        // Sent back as JSON text: WebKit's driver cannot always hand back a page object.
+        let script = format!(
+            "{} {}",
+            a11y::CONTRAST_JS,
+            "const el = document.activeElement;
+             if (!el || el === document.body) return 'null';
+             const style = getComputedStyle(el);
+             // Drawn, at least 2 px, and 3:1 against what is around the control (1.4.11).
+             const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2
+               && contrast(style.outlineColor, behind(el.parentElement)) >= 3;
+             return JSON.stringify({ kb: el.dataset ? (el.dataset.kb ?? null) : null,
+                                     what: String(el.id || el.tagName).toLowerCase(), visible });"
+        );
+        let answer = app.execute(&script, vec![]).await?;
+        let focused: serde_json::Value =
+            serde_json::from_str(answer.as_str().unwrap_or("null")).unwrap_or_default();
         if focused.is_null() {
             continue;
         }
