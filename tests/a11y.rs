@@ -164,33 +164,7 @@ fn router_screens() -> Result<Vec<String>> {
 
 /// A report waiting on the device when the app starts, so the report screens have one.
 async fn a_waiting_report(data_dir: &std::path::Path) -> Result<()> {
-    use citizen_client::syncer::now_ms;
-    std::fs::create_dir_all(data_dir)?;
-    let pack = citizen_core::CityPack::parse(citizen_core::city::default_pack_sources())?;
-    let store = citizen_client::Store::open(&data_dir.join("citizen.db")).await?;
-    store.bootstrap(&pack).await?;
-    let mut draft = store.new_draft(now_ms()).await?;
-    let photo = citizen_client::photo::process(&citizen_e2e::photos::camera_jpeg(
-        800, 600, 10.3560, 106.3650, "SN-A11Y",
-    ))?;
-    store.add_photo(draft.id, &photo, now_ms()).await?;
-    draft = store
-        .draft(draft.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the draft"))?;
-    let category = pack.categories[0].code.clone();
-    draft.category = Some(category.clone());
-    draft.description = "Đèn đường hỏng trước trường".into();
-    draft.position = Some(citizen_core::Position {
-        lon: 106.3650,
-        lat: 10.3560,
-    });
-    store.save_draft(&draft).await?;
-    store
-        .submit_draft(draft.id, &pack.city, |c| c == category, now_ms())
-        .await?;
-    store.close().await;
-    Ok(())
+    citizen_e2e::phone_with_a_waiting_report(data_dir, "Đèn đường hỏng trước trường", true).await
 }
 
 /// Tabs through the screen: every control is reached, each with a visible focus.

@@ -5,37 +5,19 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
-use citizen_client::Store;
-use citizen_client::syncer::now_ms;
-use citizen_core::{CityPack, Position};
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, eventually, free_port, quit, root, wait_text,
+    Display, Driver, GatewayProcess, binary, eventually, free_port, phone_with_a_waiting_report,
+    quit, root, wait_text,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_opens_on_a_damaged_store_and_sends_what_it_salvaged() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let data_dir = tmp.path().join("app");
-    std::fs::create_dir_all(&data_dir)?;
     let store_path = data_dir.join("citizen.db");
 
     // A phone with a report waiting for a signal…
-    let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
-    let store = Store::open(&store_path).await?;
-    store.bootstrap(&pack).await?;
-    let mut draft = store.new_draft(now_ms()).await?;
-    let category = pack.categories[0].code.clone();
-    draft.category = Some(category.clone());
-    draft.description = "Nắp cống bị vỡ trước trường học".into();
-    draft.position = Some(Position {
-        lon: 106.3650,
-        lat: 10.3560,
-    });
-    store.save_draft(&draft).await?;
-    store
-        .submit_draft(draft.id, &pack.city, |c| c == category, now_ms())
-        .await?;
-    store.close().await;
+    phone_with_a_waiting_report(&data_dir, "Nắp cống bị vỡ trước trường học", false).await?;
     ensure!(
         std::fs::metadata(data_dir.join("citizen.db-wal")).map_or(0, |m| m.len()) == 0,
         "closed, the store is one file"

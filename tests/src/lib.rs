@@ -377,3 +377,43 @@ pub async fn quit(client: Client) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }
+
+/// Sets up the store in `data_dir` as a phone that wrote a report while offline: the bundled
+/// pack, one report of the pack's first category in the city centre (with a camera photo when
+/// `with_photo`), waiting in the outbox; the store closed, as one file.
+pub async fn phone_with_a_waiting_report(
+    data_dir: &Path,
+    description: &str,
+    with_photo: bool,
+) -> Result<()> {
+    use citizen_client::syncer::now_ms;
+    std::fs::create_dir_all(data_dir)?;
+    let pack = citizen_core::CityPack::parse(citizen_core::city::default_pack_sources())?;
+    let store = citizen_client::Store::open(&data_dir.join("citizen.db")).await?;
+    store.bootstrap(&pack).await?;
+    let mut draft = store.new_draft(now_ms()).await?;
+    if with_photo {
+        let photo = citizen_client::photo::process(&photos::camera_jpeg(
+            800,
+            600,
+            10.3560,
+            106.3650,
+            "SN-E2E-PHONE",
+        ))?;
+        store.add_photo(draft.id, &photo, now_ms()).await?;
+        draft = store.draft(draft.id).await?.context("the draft")?;
+    }
+    let category = pack.categories[0].code.clone();
+    draft.category = Some(category.clone());
+    draft.description = description.to_owned();
+    draft.position = Some(citizen_core::Position {
+        lon: 106.3650,
+        lat: 10.3560,
+    });
+    store.save_draft(&draft).await?;
+    store
+        .submit_draft(draft.id, &pack.city, |c| c == category, now_ms())
+        .await?;
+    store.close().await;
+    Ok(())
+}

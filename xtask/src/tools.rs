@@ -3,7 +3,7 @@
 //! (trunk, wasm-bindgen-cli of the lockfile's version, tauri-driver).
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
@@ -53,10 +53,15 @@ const AXE_CORE_VERSION: &str = "4.11.0";
 /// Installs axe-core from npm into `target/tools/npm`; the end-to-end tests inject its
 /// `axe.min.js` into the app's pages through WebDriver.
 pub fn axe_core(root: &Path) -> Result<()> {
+    npm_package(root, "axe-core", AXE_CORE_VERSION).map(drop)
+}
+
+/// `name@version` from npm in `target/tools/npm`, installed when missing; its folder.
+fn npm_package(root: &Path, name: &str, version: &str) -> Result<PathBuf> {
     let npm = root.join("target/tools/npm");
-    let package = npm.join("node_modules/axe-core");
+    let package = npm.join("node_modules").join(name);
     let installed = std::fs::read_to_string(package.join("package.json"))
-        .map(|text| text.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")))
+        .map(|text| text.contains(&format!("\"version\": \"{version}\"")))
         .unwrap_or(false);
     if !installed {
         std::fs::create_dir_all(&npm)?;
@@ -64,10 +69,10 @@ pub fn axe_core(root: &Path) -> Result<()> {
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--prefix"])
                 .arg(&npm)
-                .arg(format!("axe-core@{AXE_CORE_VERSION}")),
+                .arg(format!("{name}@{version}")),
         )?;
     }
-    Ok(())
+    Ok(package)
 }
 
 fn apt_packages() -> Result<()> {
@@ -204,20 +209,7 @@ const MAPLIBRE_VERSION: &str = "5.24.1";
 /// Puts MapLibre GL JS's CSP build, from npm, into the UI's assets (`ui/vendor/maplibre`),
 /// so trunk copies it into the app: no CDN at run time.
 pub fn vendor_maplibre(root: &Path) -> Result<()> {
-    let npm = root.join("target/tools/npm");
-    let package = npm.join("node_modules/maplibre-gl");
-    let installed = std::fs::read_to_string(package.join("package.json"))
-        .map(|text| text.contains(&format!("\"version\": \"{MAPLIBRE_VERSION}\"")))
-        .unwrap_or(false);
-    if !installed {
-        std::fs::create_dir_all(&npm)?;
-        run_cmd(
-            Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&npm)
-                .arg(format!("maplibre-gl@{MAPLIBRE_VERSION}")),
-        )?;
-    }
+    let package = npm_package(root, "maplibre-gl", MAPLIBRE_VERSION)?;
     let vendor = root.join("ui/vendor/maplibre");
     std::fs::create_dir_all(&vendor)?;
     for (from, to) in [
