@@ -18,6 +18,7 @@ mod citizen_app_commands {
         "stations",
         "procedures",
         "sync_status",
+        "search",
         "sync_now",
         "get_lang",
         "set_lang",

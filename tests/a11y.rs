@@ -64,6 +64,31 @@ async fn every_screen(
     let mut visited = vec!["#home"];
     element(app, "#home .city-name").await?;
     check(app, checks, &format!("[{pass}] home"), found).await?;
+    // Search, with results: "vinh trang" finds Chùa Vĩnh Tràng first.
+    element(app, "#search")
+        .await?
+        .send_keys("vinh trang")
+        .await?;
+    let first = element(app, "#search-results li.found").await?;
+    if first.attr("data-id").await?.as_deref() != Some("mt-chua-vinh-trang") {
+        found.push(format!(
+            "[{pass}] search: \"vinh trang\" does not find Chùa Vĩnh Tràng first"
+        ));
+    }
+    check(
+        app,
+        checks,
+        &format!("[{pass}] home with search results"),
+        found,
+    )
+    .await?;
+    element(app, "#search").await?.clear().await?;
+    app.execute(
+        "const s = document.querySelector('#search');
+         s.dispatchEvent(new Event('input', { bubbles: true })); return true;",
+        vec![],
+    )
+    .await?;
     for (tile, screen) in SCREENS {
         click(app, tile).await?;
         element(app, screen).await?;

@@ -510,6 +510,83 @@ impl Store {
         Ok(procedures)
     }
 
+    /// Everything the app lists, found by `query` as people type it (see
+    /// [`citizen_core::search`]): places, hotspots, stations, procedures and report
+    /// categories; best match first, then nearest to `from`; at most `limit`.
+    pub async fn search(
+        &self,
+        query: &str,
+        from: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<views::Found>, StoreError> {
+        use citizen_core::search::{Entry, search};
+        use views::FoundKind;
+        type Key = (FoundKind, String, citizen_core::text::Localized);
+        let mut entries: Vec<Entry<Key>> = Vec::new();
+        for p in self.places(None).await? {
+            let texts = [
+                p.name.vi.as_str(),
+                p.name.en.as_str(),
+                p.address.street.as_str(),
+                p.address.ward.as_str(),
+            ];
+            entries.push(Entry::new(
+                (FoundKind::Place, p.id.clone(), p.name.clone()),
+                texts,
+                Some(p.position),
+            ));
+        }
+        for h in self.hotspots().await? {
+            let texts = [
+                h.name.vi.as_str(),
+                h.name.en.as_str(),
+                h.ssid.as_str(),
+                "wifi",
+            ];
+            entries.push(Entry::new(
+                (FoundKind::Hotspot, h.id.clone(), h.name.clone()),
+                texts,
+                Some(h.position),
+            ));
+        }
+        for s in self.stations().await? {
+            let texts = [s.name.vi.as_str(), s.name.en.as_str()];
+            entries.push(Entry::new(
+                (FoundKind::Station, s.id.clone(), s.name.clone()),
+                texts,
+                Some(s.position),
+            ));
+        }
+        for p in self.procedures().await? {
+            let texts = [p.name.vi.as_str(), p.name.en.as_str()];
+            entries.push(Entry::new(
+                (FoundKind::Procedure, p.id.clone(), p.name.clone()),
+                texts,
+                None,
+            ));
+        }
+        for c in self.categories().await? {
+            let texts = [c.name.vi.as_str(), c.name.en.as_str()];
+            entries.push(Entry::new(
+                (FoundKind::Category, c.code.clone(), c.name.clone()),
+                texts,
+                None,
+            ));
+        }
+        Ok(search(&entries, query, from, limit)
+            .into_iter()
+            .map(|hit| {
+                let (kind, id, name) = hit.entry.key.clone();
+                views::Found {
+                    kind,
+                    id,
+                    name,
+                    distance_m: hit.distance_m,
+                }
+            })
+            .collect())
+    }
+
     pub async fn categories(&self) -> Result<Vec<ReportCategory>, StoreError> {
         self.records().await
     }

@@ -245,6 +245,50 @@ pub struct Salvaged {
     pub photos_lost: u32,
 }
 
+/// What a search result is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundKind {
+    Place,
+    Hotspot,
+    Station,
+    Procedure,
+    Category,
+}
+
+impl FoundKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            FoundKind::Place => "place",
+            FoundKind::Hotspot => "hotspot",
+            FoundKind::Station => "station",
+            FoundKind::Procedure => "procedure",
+            FoundKind::Category => "category",
+        }
+    }
+
+    /// The translation key of what the result is ("a free wifi point" …).
+    pub fn message_key(self) -> &'static str {
+        match self {
+            FoundKind::Place => "found-place",
+            FoundKind::Hotspot => "found-hotspot",
+            FoundKind::Station => "found-station",
+            FoundKind::Procedure => "found-procedure",
+            FoundKind::Category => "found-category",
+        }
+    }
+}
+
+/// One search result: what it is, its id among its kind, its name, and how far it is from
+/// where the search was made (metres), when it has a place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    pub kind: FoundKind,
+    pub id: String,
+    pub name: crate::text::Localized,
+    pub distance_m: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,3 +139,11 @@ notice-close = Đóng
 notice-salvaged = Dữ liệu lưu trên máy bị hỏng. Ứng dụng đã khởi động lại với dữ liệu có sẵn của thành phố và khôi phục: { $reports } phản ánh chưa gửi, { $drafts } bản nháp, { $photos } ảnh. Tệp hỏng được giữ lại với tên { $file }.
 notice-salvaged-lost = { $lost } ảnh không đọc được: phản ánh sẽ được gửi không kèm các ảnh đó.
 notice-resent = Máy chủ của thành phố đã quay về một bản sao lưu cũ: { $count } phản ánh của bạn đang được gửi lại và sẽ có mã theo dõi mới.
+
+search-label = Tìm địa điểm, wifi, trạm đo, dịch vụ…
+search-count = Tìm thấy { $count }
+found-place = Địa điểm
+found-hotspot = Wifi miễn phí
+found-station = Trạm đo độ mặn
+found-procedure = Dịch vụ công
+found-category = Loại phản ánh

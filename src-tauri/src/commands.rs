@@ -73,3 +73,19 @@ pub async fn get_lang(shell: State<'_, Shell>) -> Answer<Lang> {
 pub async fn set_lang(shell: State<'_, Shell>, lang: Lang) -> Answer<()> {
     shell.store.set_lang(lang).await.map_err(storage)
 }
+
+/// Everything the app lists, found by `query` as people type it; equal matches nearest the
+/// city centre first (the device position comes with the map).
+#[tauri::command]
+pub async fn search(
+    shell: State<'_, Shell>,
+    query: String,
+) -> Answer<Vec<citizen_core::views::Found>> {
+    let from = shell
+        .store
+        .city()
+        .await
+        .map_err(storage)?
+        .map(|c| c.center());
+    shell.store.search(&query, from, 30).await.map_err(storage)
+}

@@ -76,6 +76,7 @@ fn main() {
             commands::stations,
             commands::procedures,
             commands::sync_status,
+            commands::search,
             commands::sync_now,
             commands::get_lang,
             commands::set_lang,
