@@ -19,6 +19,7 @@ mod citizen_app_commands {
         "procedures",
         "sync_status",
         "search",
+        "details",
         "sync_now",
         "get_lang",
         "set_lang",

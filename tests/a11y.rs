@@ -82,6 +82,13 @@ async fn every_screen(
         found,
     )
     .await?;
+    // Its details sheet: names, kind, address, distance on foot.
+    click(app, "#search-results li.found button").await?;
+    element(app, "#details #details-distance").await?;
+    check(app, checks, &format!("[{pass}] #details"), found).await?;
+    visited.push("#details");
+    click(app, "#back").await?;
+    element(app, "#home .city-name").await?;
     element(app, "#search").await?.clear().await?;
     app.execute(
         "const s = document.querySelector('#search');

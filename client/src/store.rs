@@ -587,6 +587,65 @@ impl Store {
             .collect())
     }
 
+    /// The details of a place or a hotspot, measured from `from`; `None` for another kind
+    /// or an id not stored.
+    pub async fn details(
+        &self,
+        kind: views::FoundKind,
+        id: &str,
+        from: Option<Position>,
+    ) -> Result<Option<views::Details>, StoreError> {
+        let measured = |at: Position| {
+            let d = from.map(|f| citizen_core::geodesy::distance_m(f, at));
+            (d, d.map(views::walking_minutes))
+        };
+        Ok(match kind {
+            views::FoundKind::Place => self
+                .places(None)
+                .await?
+                .into_iter()
+                .find(|p| p.id == id)
+                .map(|p| {
+                    let (distance_m, walking_minutes) = measured(p.position);
+                    views::Details {
+                        kind,
+                        id: p.id,
+                        name: p.name,
+                        kind_key: p.kind.message_key().to_owned(),
+                        description: Some(p.description),
+                        address: p.address,
+                        ssid: None,
+                        session_minutes: None,
+                        position: p.position,
+                        distance_m,
+                        walking_minutes,
+                    }
+                }),
+            views::FoundKind::Hotspot => self
+                .hotspots()
+                .await?
+                .into_iter()
+                .find(|h| h.id == id)
+                .map(|h| {
+                    let (distance_m, walking_minutes) = measured(h.position);
+                    views::Details {
+                        kind,
+                        id: h.id,
+                        name: h.name,
+                        kind_key: "found-hotspot".to_owned(),
+                        description: None,
+                        address: h.address,
+                        ssid: Some(h.ssid),
+                        session_minutes: Some(h.session_minutes),
+                        position: h.position,
+                        distance_m,
+                        walking_minutes,
+                    }
+                }),
+            _ => None,
+        })
+    }
+
     pub async fn categories(&self) -> Result<Vec<ReportCategory>, StoreError> {
         self.records().await
     }

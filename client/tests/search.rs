@@ -62,3 +62,39 @@ async fn one_box_finds_every_kind_and_nearer_first() {
     assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
     assert!(store.search("", None, 10).await.expect("search").is_empty());
 }
+
+#[tokio::test]
+async fn a_result_opens_its_details_with_the_walk_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = device(&dir.path().join("phone.db")).await;
+    let centre = common::pack().city.center();
+    let pagoda = store
+        .details(FoundKind::Place, "mt-chua-vinh-trang", Some(centre))
+        .await
+        .expect("details")
+        .expect("the pagoda");
+    assert!(pagoda.name.vi.contains("Vĩnh Tràng"));
+    assert!(!pagoda.address.ward.is_empty(), "a post-2025 ward");
+    let metres = pagoda.distance_m.expect("measured");
+    assert!(metres > 0.0 && metres < 10_000.0, "{metres} m");
+    assert_eq!(
+        pagoda.walking_minutes,
+        Some(citizen_core::views::walking_minutes(metres))
+    );
+    let hotspot = store.hotspots().await.expect("hotspots").remove(0);
+    let wifi = store
+        .details(FoundKind::Hotspot, &hotspot.id, None)
+        .await
+        .expect("details")
+        .expect("the hotspot");
+    assert_eq!(wifi.ssid, Some(hotspot.ssid));
+    assert_eq!(wifi.session_minutes, Some(hotspot.session_minutes));
+    assert_eq!(wifi.distance_m, None, "nothing to measure from");
+    assert_eq!(
+        store
+            .details(FoundKind::Place, "no-such-place", None)
+            .await
+            .expect("details"),
+        None
+    );
+}

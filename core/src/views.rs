@@ -289,6 +289,35 @@ pub struct Found {
     pub distance_m: Option<f64>,
 }
 
+/// A walking pace for "walking time": 1.2 m/s, the design walking speed of the Highway
+/// Capacity Manual (TRB, 2010), chapter 4.
+pub const WALKING_M_PER_S: f64 = 1.2;
+
+/// Minutes to walk `metres` at [`WALKING_M_PER_S`], rounded up, at least 1.
+pub fn walking_minutes(metres: f64) -> u32 {
+    ((metres / WALKING_M_PER_S / 60.0).ceil() as u32).max(1)
+}
+
+/// The details of a place or a hotspot, as its sheet shows them. `distance_m` (metres) and
+/// `walking_minutes` are measured from where the search was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    pub kind: FoundKind,
+    pub id: String,
+    pub name: crate::text::Localized,
+    /// What kind of place it is, as a translation key.
+    pub kind_key: String,
+    pub description: Option<crate::text::Localized>,
+    /// Street, ward or commune (post-2025) and province.
+    pub address: crate::city::Address,
+    /// A hotspot's network name and its session limit in minutes.
+    pub ssid: Option<String>,
+    pub session_minutes: Option<u32>,
+    pub position: crate::Position,
+    pub distance_m: Option<f64>,
+    pub walking_minutes: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +342,14 @@ mod tests {
             },
             position: Position { lon, lat },
         }
+    }
+
+    #[test]
+    fn walking_time_is_rounded_up_at_1_2_metres_a_second() {
+        assert_eq!(walking_minutes(0.0), 1);
+        assert_eq!(walking_minutes(72.0), 1);
+        assert_eq!(walking_minutes(73.0), 2);
+        assert_eq!(walking_minutes(1_440.0), 20);
     }
 
     #[test]

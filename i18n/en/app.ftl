@@ -147,3 +147,5 @@ found-hotspot = Free wifi
 found-station = Salinity station
 found-procedure = Public service
 found-category = Kind of issue report
+details-ssid = Network: { $ssid }
+details-distance = { $km } km from the centre, about { $minutes } min on foot

@@ -147,3 +147,5 @@ found-hotspot = Wifi miễn phí
 found-station = Trạm đo độ mặn
 found-procedure = Dịch vụ công
 found-category = Loại phản ánh
+details-ssid = Tên mạng: { $ssid }
+details-distance = Cách trung tâm { $km } km, đi bộ khoảng { $minutes } phút

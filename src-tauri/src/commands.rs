@@ -89,3 +89,20 @@ pub async fn search(
         .map(|c| c.center());
     shell.store.search(&query, from, 30).await.map_err(storage)
 }
+
+/// The details sheet of a place or a hotspot, measured from the city centre (the device
+/// position comes with the map).
+#[tauri::command]
+pub async fn details(
+    shell: State<'_, Shell>,
+    kind: citizen_core::views::FoundKind,
+    id: String,
+) -> Answer<Option<citizen_core::views::Details>> {
+    let from = shell
+        .store
+        .city()
+        .await
+        .map_err(storage)?
+        .map(|c| c.center());
+    shell.store.details(kind, &id, from).await.map_err(storage)
+}

@@ -77,6 +77,7 @@ fn main() {
             commands::procedures,
             commands::sync_status,
             commands::search,
+            commands::details,
             commands::sync_now,
             commands::get_lang,
             commands::set_lang,

@@ -11,8 +11,8 @@ use crate::components::sync_badge::SyncBadge;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
 use crate::pages::{
-    compose::Compose, explore::Explore, home::Home, report::Report, reports::Reports,
-    salinity::Salinity, services::Services, wifi::Wifi,
+    compose::Compose, details::Details, explore::Explore, home::Home, report::Report,
+    reports::Reports, salinity::Salinity, services::Services, wifi::Wifi,
 };
 
 /// The screens of the app.
@@ -26,7 +26,13 @@ pub enum Page {
     Reports,
     Compose(uuid::Uuid),
     Report(uuid::Uuid),
+    /// The details sheet of the place or hotspot in [`Selected`].
+    Details,
 }
+
+/// The place or hotspot whose details sheet shows.
+#[derive(Clone, Copy)]
+pub struct Selected(pub RwSignal<Option<(citizen_core::views::FoundKind, String)>>);
 
 /// Which screen shows.
 #[derive(Clone, Copy)]
@@ -62,6 +68,7 @@ pub fn App() -> impl IntoView {
     let version = Memo::new(move |_| status.get().map_or(0, |s| s.data_version));
     provide_context(locale);
     provide_context(nav);
+    provide_context(Selected(RwSignal::new(None)));
     provide_context(Sync { status, version });
 
     spawn_local(async move {
@@ -109,6 +116,7 @@ pub fn App() -> impl IntoView {
                 Page::Reports => view! { <Reports /> }.into_any(),
                 Page::Compose(id) => view! { <Compose id /> }.into_any(),
                 Page::Report(id) => view! { <Report id /> }.into_any(),
+                Page::Details => view! { <Details /> }.into_any(),
             }}
         </div>
     }

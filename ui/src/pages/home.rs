@@ -31,6 +31,7 @@ fn screen_of(kind: FoundKind) -> Page {
 fn SearchBox() -> impl IntoView {
     let locale = expect_context::<Locale>();
     let nav = expect_context::<Nav>();
+    let selected = expect_context::<crate::app::Selected>();
     let query = RwSignal::new(String::new());
     let results = LocalResource::new(move || {
         let q = query.get();
@@ -61,9 +62,19 @@ fn SearchBox() -> impl IntoView {
                             {found.into_iter().map(|f| {
                                 let name = f.name.clone();
                                 let page = screen_of(f.kind);
+                                let chosen = (f.kind, f.id.clone());
+                                let open = move |_| {
+                                    // A place or a hotspot opens its details sheet.
+                                    if matches!(chosen.0, FoundKind::Place | FoundKind::Hotspot) {
+                                        selected.0.set(Some(chosen.clone()));
+                                        nav.0.set(Page::Details);
+                                    } else {
+                                        nav.0.set(page);
+                                    }
+                                };
                                 view! {
                                     <li class="card found" data-kind=f.kind.code() data-id=f.id.clone()>
-                                        <button class="link" on:click=move |_| nav.0.set(page)>
+                                        <button class="link" on:click=open>
                                             <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
                                             <span class="sub">{move || locale.t(f.kind.message_key())}</span>
                                         </button>

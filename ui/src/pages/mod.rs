@@ -1,6 +1,7 @@
 //! The app's screens, one per file.
 
 pub mod compose;
+pub mod details;
 pub mod explore;
 pub mod home;
 pub mod report;
