@@ -104,6 +104,12 @@ async fn every_screen(
         click(app, "#back").await?;
         element(app, "#home").await?;
     }
+    // A place's details sheet opens from its list too.
+    click(app, "#go-explore").await?;
+    click(app, "#place-list li.place button").await?;
+    element(app, "#details #details-address").await?;
+    click(app, "#back").await?;
+    element(app, "#home").await?;
     // A sent report's details and handling.
     click(app, "#go-reports").await?;
     click(app, ".my-report[data-delivery=\"sent\"] button.link").await?;

@@ -1,11 +1,11 @@
 //! Explore: the city's places by kind (sights, stays, food, markets, temples, tours, ferries).
 
-use citizen_core::views::Overview;
+use citizen_core::views::{FoundKind, Overview};
 use citizen_core::{Place, PlaceKind};
 use leptos::prelude::*;
 use serde::Serialize;
 
-use crate::app::Sync;
+use crate::app::{Nav, Page, Selected, Sync};
 use crate::components::load_error::LoadError;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
@@ -82,11 +82,21 @@ fn PlaceItem(place: Place) -> impl IntoView {
     } else {
         format!("{street}, {ward}")
     };
+    let nav = expect_context::<Nav>();
+    let selected = expect_context::<Selected>();
+    let chosen = id.clone();
+    // The whole card opens the place's details sheet.
+    let open = move |_| {
+        selected.0.set(Some((FoundKind::Place, chosen.clone())));
+        nav.0.set(Page::Details);
+    };
     view! {
         <li class="card place" data-id=id>
-            <div class="name">{move || name.get(locale.lang()).to_owned()}</div>
-            <div class="sub">{move || description.get(locale.lang()).to_owned()}</div>
-            <div class="sub">{place_address}</div>
+            <button class="link" on:click=open>
+                <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
+                <span class="sub">{move || description.get(locale.lang()).to_owned()}</span>
+                <span class="sub">{place_address}</span>
+            </button>
         </li>
     }
 }
