@@ -110,6 +110,12 @@ async fn every_screen(
     element(app, "#details #details-address").await?;
     click(app, "#back").await?;
     element(app, "#home").await?;
+    // And a hotspot's, with its network.
+    click(app, "#go-wifi").await?;
+    click(app, "#wifi li.hotspot button").await?;
+    element(app, "#details #details-ssid").await?;
+    click(app, "#back").await?;
+    element(app, "#home").await?;
     // A sent report's details and handling.
     click(app, "#go-reports").await?;
     click(app, ".my-report[data-delivery=\"sent\"] button.link").await?;

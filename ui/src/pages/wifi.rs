@@ -1,11 +1,11 @@
 //! Wifi: the city's free hotspots, nearest first, with their distance and rules.
 
 use citizen_core::i18n::Value;
-use citizen_core::views::{HotspotNear, Overview};
+use citizen_core::views::{FoundKind, HotspotNear, Overview};
 use leptos::prelude::*;
 use serde::Serialize;
 
-use crate::app::Sync;
+use crate::app::{Nav, Page, Selected, Sync};
 use crate::components::load_error::LoadError;
 use crate::format::number;
 use crate::i18n::Locale;
@@ -84,13 +84,23 @@ fn HotspotItem(near: HotspotNear) -> impl IntoView {
             )
         }
     };
+    let nav = expect_context::<Nav>();
+    let selected = expect_context::<Selected>();
+    let chosen = hotspot.id.clone();
+    // The whole card opens the hotspot's details sheet.
+    let open = move |_| {
+        selected.0.set(Some((FoundKind::Hotspot, chosen.clone())));
+        nav.0.set(Page::Details);
+    };
     view! {
         <li class="card hotspot" data-id=hotspot.id.clone() data-distance-m=format!("{distance_m:.1}")>
-            <div class="row">
-                <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
-                <span class="distance">{distance}</span>
-            </div>
-            <div class="sub">{move || locale.t(site)} " · " {hotspot.ssid.clone()} " · " {hotspot.address.ward.clone()}</div>
+            <button class="link" on:click=open>
+                <span class="row">
+                    <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
+                    <span class="distance">{distance}</span>
+                </span>
+                <span class="sub">{move || locale.t(site)} " · " {hotspot.ssid.clone()} " · " {hotspot.address.ward.clone()}</span>
+            </button>
         </li>
     }
 }
