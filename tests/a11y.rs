@@ -36,7 +36,14 @@ enum Checks {
     Reflow,
 }
 
-async fn check(app: &Client, checks: Checks, state: &str, found: &mut Vec<String>) -> Result<()> {
+/// Runs `checks` on the screen as it is; each problem is prefixed with `[pass] what`.
+async fn check(
+    app: &Client,
+    checks: Checks,
+    (pass, what): (&str, &str),
+    found: &mut Vec<String>,
+) -> Result<()> {
+    let state = format!("[{pass}] {what}");
     // Let the screen's data arrive and render.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let problems = match checks {
@@ -63,7 +70,7 @@ async fn every_screen(
 ) -> Result<Vec<&'static str>> {
     let mut visited = vec!["#home"];
     element(app, "#home .city-name").await?;
-    check(app, checks, &format!("[{pass}] home"), found).await?;
+    check(app, checks, (pass, "home"), found).await?;
     // Search, with results: "vinh trang" finds Chùa Vĩnh Tràng first.
     element(app, "#search")
         .await?
@@ -75,17 +82,11 @@ async fn every_screen(
             "[{pass}] search: \"vinh trang\" does not find Chùa Vĩnh Tràng first"
         ));
     }
-    check(
-        app,
-        checks,
-        &format!("[{pass}] home with search results"),
-        found,
-    )
-    .await?;
+    check(app, checks, (pass, "home with search results"), found).await?;
     // Its details sheet: names, kind, address, distance on foot.
     click(app, "#search-results li.found button").await?;
     element(app, "#details #details-distance").await?;
-    check(app, checks, &format!("[{pass}] #details"), found).await?;
+    check(app, checks, (pass, "#details"), found).await?;
     visited.push("#details");
     click(app, "#back").await?;
     element(app, "#home .city-name").await?;
@@ -99,7 +100,7 @@ async fn every_screen(
     for (tile, screen) in SCREENS {
         click(app, tile).await?;
         element(app, screen).await?;
-        check(app, checks, &format!("[{pass}] {screen}"), found).await?;
+        check(app, checks, (pass, screen), found).await?;
         visited.push(screen);
         click(app, "#back").await?;
         element(app, "#home").await?;
@@ -121,7 +122,7 @@ async fn every_screen(
     click(app, ".my-report[data-delivery=\"sent\"] button.link").await?;
     element(app, "#report #timeline li").await?;
     element(app, "#report img.photo").await?;
-    check(app, checks, &format!("[{pass}] #report"), found).await?;
+    check(app, checks, (pass, "#report"), found).await?;
     // Its photo says what and where (WCAG 1.1.1), in the current language.
     let alt = app
         .execute(
@@ -155,32 +156,14 @@ async fn every_screen(
     element(app, "#compose").await?;
     click(app, "#send-report").await?;
     element(app, "#compose .error").await?;
-    check(
-        app,
-        checks,
-        &format!("[{pass}] #compose with an error"),
-        found,
-    )
-    .await?;
+    check(app, checks, (pass, "#compose with an error"), found).await?;
     visited.push("#compose");
     click(app, "details.contact summary").await?;
     element(app, "#report-name").await?;
-    check(
-        app,
-        checks,
-        &format!("[{pass}] #compose, contact open"),
-        found,
-    )
-    .await?;
+    check(app, checks, (pass, "#compose, contact open"), found).await?;
     click(app, "#back").await?;
     element(app, "#reports").await?;
-    check(
-        app,
-        checks,
-        &format!("[{pass}] #reports with a draft"),
-        found,
-    )
-    .await?;
+    check(app, checks, (pass, "#reports with a draft"), found).await?;
     click(app, "#back").await?;
     element(app, "#home").await?;
     Ok(visited)
@@ -394,7 +377,7 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     app.set_window_size(430, 880).await?;
     gateway.stop();
     element(&app, "#sync-status[data-state=\"offline\"]").await?;
-    check(&app, Checks::Rules, "[en] home offline", &mut found).await?;
+    check(&app, Checks::Rules, ("en", "home offline"), &mut found).await?;
 
     quit(app).await?;
     if !found.is_empty() {

@@ -81,12 +81,7 @@ pub async fn search(
     shell: State<'_, Shell>,
     query: String,
 ) -> Answer<Vec<citizen_core::views::Found>> {
-    let from = shell
-        .store
-        .city()
-        .await
-        .map_err(storage)?
-        .map(|c| c.center());
+    let from = city_centre(&shell).await?;
     shell.store.search(&query, from, 30).await.map_err(storage)
 }
 
@@ -98,11 +93,16 @@ pub async fn details(
     kind: citizen_core::views::FoundKind,
     id: String,
 ) -> Answer<Option<citizen_core::views::Details>> {
-    let from = shell
+    let from = city_centre(&shell).await?;
+    shell.store.details(kind, &id, from).await.map_err(storage)
+}
+
+/// Where searches and sheets measure from until the device position exists: the city centre.
+async fn city_centre(shell: &State<'_, Shell>) -> Answer<Option<citizen_core::Position>> {
+    Ok(shell
         .store
         .city()
         .await
         .map_err(storage)?
-        .map(|c| c.center());
-    shell.store.details(kind, &id, from).await.map_err(storage)
+        .map(|c| c.center()))
 }
