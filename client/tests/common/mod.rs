@@ -9,6 +9,12 @@ use citizen_core::sync::PullEvent;
 use citizen_core::{CityPack, Position};
 use uuid::Uuid;
 
+/// This device's clock, as the app reads it (a report stamped at 0 would, with a gateway
+/// clock a few ms behind, be dated before 1970).
+fn now() -> i64 {
+    citizen_client::syncer::now_ms()
+}
+
 pub fn pack() -> CityPack {
     CityPack::parse(citizen_core::city::default_pack_sources()).expect("bundled pack")
 }
@@ -25,7 +31,7 @@ pub async fn device(path: &Path) -> Store {
 pub async fn queue_report(store: &Store, description: &str) -> Uuid {
     let pack = pack();
     let category = pack.categories[0].code.clone();
-    let mut draft = store.new_draft(0).await.expect("draft");
+    let mut draft = store.new_draft(now()).await.expect("draft");
     draft.category = Some(category.clone());
     draft.description = description.to_owned();
     draft.position = Some(Position {
@@ -34,7 +40,7 @@ pub async fn queue_report(store: &Store, description: &str) -> Uuid {
     });
     store.save_draft(&draft).await.expect("save");
     store
-        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .submit_draft(draft.id, &pack.city, |c| c == category, now())
         .await
         .expect("submit");
     draft.id
@@ -47,7 +53,7 @@ pub async fn queue_report_result(
 ) -> Result<Uuid, citizen_client::StoreError> {
     let pack = pack();
     let category = pack.categories[0].code.clone();
-    let mut draft = store.new_draft(0).await?;
+    let mut draft = store.new_draft(now()).await?;
     draft.category = Some(category.clone());
     draft.description = description.to_owned();
     draft.position = Some(Position {
@@ -56,7 +62,7 @@ pub async fn queue_report_result(
     });
     store.save_draft(&draft).await?;
     store
-        .submit_draft(draft.id, &pack.city, |c| c == category, 0)
+        .submit_draft(draft.id, &pack.city, |c| c == category, now())
         .await?;
     Ok(draft.id)
 }
