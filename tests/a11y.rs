@@ -274,26 +274,30 @@ async fn html_lang(app: &Client) -> Result<String> {
         .to_owned())
 }
 
+/// A gateway and the app under Xvfb on a phone in `dir` with a waiting report, the app's
+/// environment extended by `env`.
+async fn start(
+    dir: &std::path::Path,
+    env: &[(&str, String)],
+) -> Result<(GatewayProcess, Display, Driver)> {
+    a_waiting_report(&dir.join("app")).await?;
+    let gateway = GatewayProcess::start("debug", &dir.join("gateway.db"), free_port()?)?;
+    let display = Display::get()?;
+    let mut all = vec![
+        ("CITIZEN_GATEWAY_URL", gateway.url()),
+        ("CITIZEN_DATA_DIR", dir.join("app").display().to_string()),
+        ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
+    ];
+    all.extend(env.iter().cloned());
+    let driver = Driver::start(&display, binary("citizen-app", "debug")?, &all)?;
+    Ok((gateway, display, driver))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     let _one = ONE_APP.lock().await;
     let tmp = tempfile::tempdir()?;
-    a_waiting_report(&tmp.path().join("app")).await?;
-    let port = free_port()?;
-    let mut gateway = GatewayProcess::start("debug", &tmp.path().join("gateway.db"), port)?;
-    let display = Display::get()?;
-    let driver = Driver::start(
-        &display,
-        binary("citizen-app", "debug")?,
-        &[
-            ("CITIZEN_GATEWAY_URL", gateway.url()),
-            (
-                "CITIZEN_DATA_DIR",
-                tmp.path().join("app").display().to_string(),
-            ),
-            ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
-        ],
-    )?;
+    let (mut gateway, _display, driver) = start(tmp.path(), &[]).await?;
     let app = driver.session().await?;
     let shots = root().join("target/e2e");
     std::fs::create_dir_all(&shots)?;
@@ -400,7 +404,6 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
 async fn every_screen_is_usable_in_the_dark_scheme_with_reduced_motion() -> Result<()> {
     let _one = ONE_APP.lock().await;
     let tmp = tempfile::tempdir()?;
-    a_waiting_report(&tmp.path().join("app")).await?;
     // The desktop asks for no animations: WebKitGTK then reports prefers-reduced-motion.
     let gtk = tmp.path().join("config/gtk-3.0");
     std::fs::create_dir_all(&gtk)?;
@@ -408,27 +411,15 @@ async fn every_screen_is_usable_in_the_dark_scheme_with_reduced_motion() -> Resu
         gtk.join("settings.ini"),
         "[Settings]\ngtk-enable-animations=false\n",
     )?;
-    let port = free_port()?;
-    let gateway = GatewayProcess::start("debug", &tmp.path().join("gateway.db"), port)?;
-    let display = Display::get()?;
-    let driver = Driver::start(
-        &display,
-        binary("citizen-app", "debug")?,
-        &[
-            ("CITIZEN_GATEWAY_URL", gateway.url()),
-            (
-                "CITIZEN_DATA_DIR",
-                tmp.path().join("app").display().to_string(),
-            ),
-            ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
-            // The desktop's dark theme: WebKitGTK then reports prefers-color-scheme: dark.
-            ("GTK_THEME", "Adwaita:dark".to_owned()),
-            (
-                "XDG_CONFIG_HOME",
-                tmp.path().join("config").display().to_string(),
-            ),
-        ],
-    )?;
+    let dark = [
+        // The desktop's dark theme: WebKitGTK then reports prefers-color-scheme: dark.
+        ("GTK_THEME", "Adwaita:dark".to_owned()),
+        (
+            "XDG_CONFIG_HOME",
+            tmp.path().join("config").display().to_string(),
+        ),
+    ];
+    let (gateway, _display, driver) = start(tmp.path(), &dark).await?;
     let app = driver.session().await?;
     element(&app, "#home .city-name").await?;
     let dark = app
