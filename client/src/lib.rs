@@ -1,8 +1,10 @@
 //! The app's offline-first side: the local SQLite store, its first start from the bundled
 //! city pack, and the pull sync with the city gateway.
 
+pub mod basemap;
 pub mod config;
 pub mod gateway;
+pub mod index;
 pub mod instance;
 pub mod outbox;
 pub mod photo;

@@ -99,9 +99,12 @@ pub struct Store {
     /// Since when (ms since the epoch) the device's storage has been full, as last seen by a
     /// failed write; 0 when not. Kept in memory: a full store cannot record it.
     full_since: Arc<AtomicI64>,
+    /// The search and nearest indexes of the last data version asked for.
+    index: Arc<tokio::sync::Mutex<Option<Arc<crate::index::CityIndex>>>>,
 }
 
 const LANG_KEY: &str = "lang";
+const POSITION_KEY: &str = "device_position";
 
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
@@ -136,6 +139,7 @@ impl Store {
         Ok(Store {
             pool,
             full_since: Arc::new(AtomicI64::new(0)),
+            index: Arc::default(),
         })
     }
 
@@ -457,13 +461,125 @@ impl Store {
         self.records().await
     }
 
-    /// The `limit` hotspots nearest to `from`, nearest first.
+    /// The `limit` hotspots nearest to `from`, nearest first, from the R-tree of
+    /// [`Store::index`].
     pub async fn nearest_hotspots(
         &self,
         from: Position,
         limit: usize,
     ) -> Result<Vec<HotspotNear>, StoreError> {
-        Ok(views::nearest_hotspots(self.hotspots().await?, from, limit))
+        let index = self.index().await?;
+        let wanted = index.nearest(from, &[views::MapGroup::Wifi], limit);
+        let mut hotspots: std::collections::HashMap<String, citizen_core::Hotspot> = self
+            .hotspots()
+            .await?
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|(point, distance_m)| {
+                hotspots.remove(&point.id).map(|hotspot| HotspotNear {
+                    hotspot,
+                    distance_m,
+                })
+            })
+            .collect())
+    }
+
+    /// The search, nearest and map indexes of the data as stored now: built on first use
+    /// and again only after a sync changed the data (`data_version`).
+    pub async fn index(&self) -> Result<Arc<crate::index::CityIndex>, StoreError> {
+        let version: i64 = sqlx::query_scalar("SELECT data_version FROM sync_state WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0);
+        let mut kept = self.index.lock().await;
+        if let Some(index) = kept.as_ref()
+            && index.version == version
+        {
+            return Ok(index.clone());
+        }
+        let built = Arc::new(crate::index::CityIndex::build(self, version).await?);
+        *kept = Some(built.clone());
+        Ok(built)
+    }
+
+    /// The places and hotspots of the map screen.
+    pub async fn map_points(&self) -> Result<Vec<views::MapPoint>, StoreError> {
+        Ok(self.index().await?.points.clone())
+    }
+
+    /// The `limit` places and hotspots nearest to `from` in the layers `groups` (all when
+    /// empty), nearest first, as search results with their distance (metres).
+    pub async fn nearby(
+        &self,
+        from: Position,
+        groups: &[views::MapGroup],
+        limit: usize,
+    ) -> Result<Vec<views::Found>, StoreError> {
+        let index = self.index().await?;
+        Ok(index
+            .nearest(from, groups, limit)
+            .into_iter()
+            .map(|(p, d)| views::Found {
+                kind: p.kind,
+                id: p.id.clone(),
+                name: p.name.clone(),
+                distance_m: Some(d),
+            })
+            .collect())
+    }
+
+    /// The device position the resident set or the platform last gave, if any.
+    pub async fn device_position(&self) -> Result<Option<views::DevicePosition>, StoreError> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(POSITION_KEY)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Remembers the device position (or forgets it with `None`); the caller checks it with
+    /// [`views::check_position`].
+    pub async fn set_device_position(
+        &self,
+        position: Option<views::DevicePosition>,
+    ) -> Result<(), StoreError> {
+        match position {
+            Some(p) => {
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(POSITION_KEY)
+                .bind(serde_json::to_string(&p).map_err(|e| StoreError::Io(e.into()))?)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM settings WHERE key = ?")
+                    .bind(POSITION_KEY)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where distances are measured from: the device position when there is one, else the
+    /// city centre; `None` before any city data is stored.
+    pub async fn origin(&self) -> Result<Option<views::Origin>, StoreError> {
+        if let Some(mine) = self.device_position().await? {
+            return Ok(Some(views::Origin {
+                position: mine.position,
+                mine: true,
+            }));
+        }
+        Ok(self.city().await?.map(|c| views::Origin {
+            position: c.center(),
+            mine: false,
+        }))
     }
 
     pub async fn stations(&self) -> Result<Vec<Station>, StoreError> {
@@ -519,72 +635,21 @@ impl Store {
         from: Option<Position>,
         limit: usize,
     ) -> Result<Vec<views::Found>, StoreError> {
-        use citizen_core::search::{Entry, search};
-        use views::FoundKind;
-        type Key = (FoundKind, String, citizen_core::text::Localized);
-        let mut entries: Vec<Entry<Key>> = Vec::new();
-        for p in self.places(None).await? {
-            let texts = [
-                p.name.vi.as_str(),
-                p.name.en.as_str(),
-                p.address.street.as_str(),
-                p.address.ward.as_str(),
-            ];
-            entries.push(Entry::new(
-                (FoundKind::Place, p.id.clone(), p.name.clone()),
-                texts,
-                Some(p.position),
-            ));
-        }
-        for h in self.hotspots().await? {
-            let texts = [
-                h.name.vi.as_str(),
-                h.name.en.as_str(),
-                h.ssid.as_str(),
-                "wifi",
-            ];
-            entries.push(Entry::new(
-                (FoundKind::Hotspot, h.id.clone(), h.name.clone()),
-                texts,
-                Some(h.position),
-            ));
-        }
-        for s in self.stations().await? {
-            let texts = [s.name.vi.as_str(), s.name.en.as_str()];
-            entries.push(Entry::new(
-                (FoundKind::Station, s.id.clone(), s.name.clone()),
-                texts,
-                Some(s.position),
-            ));
-        }
-        for p in self.procedures().await? {
-            let texts = [p.name.vi.as_str(), p.name.en.as_str()];
-            entries.push(Entry::new(
-                (FoundKind::Procedure, p.id.clone(), p.name.clone()),
-                texts,
-                None,
-            ));
-        }
-        for c in self.categories().await? {
-            let texts = [c.name.vi.as_str(), c.name.en.as_str()];
-            entries.push(Entry::new(
-                (FoundKind::Category, c.code.clone(), c.name.clone()),
-                texts,
-                None,
-            ));
-        }
-        Ok(search(&entries, query, from, limit)
-            .into_iter()
-            .map(|hit| {
-                let (kind, id, name) = hit.entry.key.clone();
-                views::Found {
-                    kind,
-                    id,
-                    name,
-                    distance_m: hit.distance_m,
-                }
-            })
-            .collect())
+        let index = self.index().await?;
+        Ok(
+            citizen_core::search::search(&index.entries, query, from, limit)
+                .into_iter()
+                .map(|hit| {
+                    let (kind, id, name) = hit.entry.key.clone();
+                    views::Found {
+                        kind,
+                        id,
+                        name,
+                        distance_m: hit.distance_m,
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// The details of a place or a hotspot, measured from `from`; `None` for another kind

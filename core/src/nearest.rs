@@ -45,15 +45,17 @@ impl<K: Clone> NearIndex<K> {
     /// The `k` nearest keys to `from`, nearest first, each with its great-circle distance in
     /// metres ([`crate::geodesy::distance_m`]).
     pub fn nearest(&self, from: Position, k: usize) -> Vec<(K, f64)> {
+        self.nearest_iter(from).take(k).collect()
+    }
+
+    /// Every key, nearest to `from` first, with its distance in metres; lazy, so taking the
+    /// first few after a filter costs only what it reads.
+    pub fn nearest_iter(&self, from: Position) -> impl Iterator<Item = (K, f64)> + '_ {
         let origin = unit(from);
-        self.tree
-            .nearest_neighbor_iter(&origin)
-            .take(k)
-            .map(|point| {
-                let (key, at) = &point.data;
-                (key.clone(), crate::geodesy::distance_m(from, *at))
-            })
-            .collect()
+        self.tree.nearest_neighbor_iter(&origin).map(move |point| {
+            let (key, at) = &point.data;
+            (key.clone(), crate::geodesy::distance_m(from, *at))
+        })
     }
 }
 

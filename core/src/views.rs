@@ -520,3 +520,226 @@ mod age_tests {
         }
     }
 }
+
+/// The layers of the map screen the resident turns on and off: the kinds of place grouped
+/// as a visitor looks for them, and the free wifi points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapGroup {
+    Sights,
+    Lodging,
+    Food,
+    /// Markets and temples/pagodas.
+    Markets,
+    /// Boat tours and ferries.
+    Tours,
+    Wifi,
+}
+
+impl MapGroup {
+    pub const ALL: [MapGroup; 6] = [
+        MapGroup::Sights,
+        MapGroup::Lodging,
+        MapGroup::Food,
+        MapGroup::Markets,
+        MapGroup::Tours,
+        MapGroup::Wifi,
+    ];
+
+    /// The group a kind of place is shown in.
+    pub fn of(kind: crate::PlaceKind) -> MapGroup {
+        use crate::PlaceKind as K;
+        match kind {
+            K::Attraction => MapGroup::Sights,
+            K::Lodging => MapGroup::Lodging,
+            K::Food => MapGroup::Food,
+            K::Market | K::Temple => MapGroup::Markets,
+            K::Tour | K::Ferry => MapGroup::Tours,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            MapGroup::Sights => "sights",
+            MapGroup::Lodging => "lodging",
+            MapGroup::Food => "food",
+            MapGroup::Markets => "markets",
+            MapGroup::Tours => "tours",
+            MapGroup::Wifi => "wifi",
+        }
+    }
+
+    /// The translation key of the layer's name.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            MapGroup::Sights => "map-group-sights",
+            MapGroup::Lodging => "map-group-lodging",
+            MapGroup::Food => "map-group-food",
+            MapGroup::Markets => "map-group-markets",
+            MapGroup::Tours => "map-group-tours",
+            MapGroup::Wifi => "map-group-wifi",
+        }
+    }
+}
+
+/// One point on the map screen: a place or a hotspot, with the layer it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapPoint {
+    pub kind: FoundKind,
+    pub id: String,
+    pub group: MapGroup,
+    pub name: crate::text::Localized,
+    pub position: Position,
+}
+
+/// Where distances are measured from: the device's position when the resident has one, else
+/// the city centre.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    pub position: Position,
+    /// True when `position` is the resident's own; false for the city centre.
+    pub mine: bool,
+}
+
+/// A device position the resident set or the platform gave: WGS 84 degrees, with where it
+/// came from and when (ms since the Unix epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DevicePosition {
+    pub position: Position,
+    pub source: crate::report::PositionSource,
+    pub at_ms: i64,
+}
+
+/// Checks a position's numbers: finite, latitude −90…90, longitude −180…180; the error
+/// names the field (`lat` or `lon`).
+pub fn check_position(p: Position) -> Result<Position, crate::AppError> {
+    if !p.lat.is_finite() || !(-90.0..=90.0).contains(&p.lat) {
+        return Err(crate::AppError::new(
+            crate::ErrorCode::InvalidInput,
+            "lat: latitude must be a number between -90 and 90",
+        ));
+    }
+    if !p.lon.is_finite() || !(-180.0..=180.0).contains(&p.lon) {
+        return Err(crate::AppError::new(
+            crate::ErrorCode::InvalidInput,
+            "lon: longitude must be a number between -180 and 180",
+        ));
+    }
+    Ok(p)
+}
+
+/// The compass bearing from `from` to `to`, in degrees clockwise from true north (0–360),
+/// on the great circle (initial bearing; Sinnott, "Virtues of the Haversine", 1984).
+pub fn bearing_deg(from: Position, to: Position) -> f64 {
+    let (p1, p2) = (from.lat.to_radians(), to.lat.to_radians());
+    let dl = (to.lon - from.lon).to_radians();
+    let y = dl.sin() * p2.cos();
+    let x = p1.cos() * p2.sin() - p1.sin() * p2.cos() * dl.cos();
+    (y.atan2(x).to_degrees() + 360.0) % 360.0
+}
+
+/// The eight-point compass name of a bearing (translation key `compass-n` … `compass-nw`).
+pub fn compass_key(bearing: f64) -> &'static str {
+    const KEYS: [&str; 8] = [
+        "compass-n",
+        "compass-ne",
+        "compass-e",
+        "compass-se",
+        "compass-s",
+        "compass-sw",
+        "compass-w",
+        "compass-nw",
+    ];
+    KEYS[((bearing.rem_euclid(360.0) + 22.5) / 45.0) as usize % 8]
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    fn at(lon: f64, lat: f64) -> Position {
+        Position { lon, lat }
+    }
+
+    #[test]
+    fn bearings_point_the_right_way() {
+        let my_tho = at(106.36, 10.35);
+        assert!(bearing_deg(my_tho, at(106.36, 10.40)).abs() < 0.01); // due north
+        assert!((bearing_deg(my_tho, at(106.40, 10.35)) - 90.0).abs() < 0.1);
+        assert!((bearing_deg(my_tho, at(106.36, 10.30)) - 180.0).abs() < 0.01);
+        assert!((bearing_deg(my_tho, at(106.30, 10.35)) - 270.0).abs() < 0.1);
+        assert_eq!(
+            compass_key(bearing_deg(my_tho, at(106.40, 10.39))),
+            "compass-ne"
+        );
+        assert_eq!(compass_key(359.0), "compass-n");
+        assert_eq!(compass_key(200.0), "compass-s");
+        assert_eq!(compass_key(-45.0), "compass-nw");
+    }
+
+    #[test]
+    fn positions_out_of_range_name_their_field() {
+        assert!(check_position(at(106.36, 10.35)).is_ok());
+        let lat = check_position(at(106.36, 91.0)).expect_err("lat");
+        assert!(lat.message.starts_with("lat:"), "{}", lat.message);
+        let lon = check_position(at(f64::NAN, 10.0)).expect_err("lon");
+        assert!(lon.message.starts_with("lon:"), "{}", lon.message);
+        assert!(check_position(at(181.0, 0.0)).is_err());
+    }
+
+    #[test]
+    fn every_kind_of_place_has_a_layer() {
+        for kind in crate::PlaceKind::ALL {
+            assert_ne!(MapGroup::of(kind), MapGroup::Wifi);
+        }
+        assert_eq!(MapGroup::of(crate::PlaceKind::Temple), MapGroup::Markets);
+        assert_eq!(MapGroup::of(crate::PlaceKind::Ferry), MapGroup::Tours);
+    }
+}
+
+/// The link that hands directions to the platform's maps app: a `geo:` URI (RFC 5870, with
+/// Android's `q` parameter so a pin shows) on Android, else OpenStreetMap's walking
+/// directions from `from` (or the destination alone when there is no start).
+pub fn directions_link(from: Option<Position>, to: Position, android: bool) -> String {
+    let (lat, lon) = (to.lat, to.lon);
+    if android {
+        return format!("geo:{lat:.6},{lon:.6}?q={lat:.6},{lon:.6}");
+    }
+    match from {
+        Some(f) => format!(
+            "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route={:.6}%2C{:.6}%3B{lat:.6}%2C{lon:.6}",
+            f.lat, f.lon
+        ),
+        None => format!(
+            "https://www.openstreetmap.org/directions?to={lat:.6}%2C{lon:.6}#map=17/{lat:.6}/{lon:.6}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn directions_go_to_the_platform_or_to_openstreetmap() {
+        let from = Position {
+            lon: 106.36,
+            lat: 10.35,
+        };
+        let to = Position {
+            lon: 106.3425,
+            lat: 10.3701,
+        };
+        assert_eq!(
+            directions_link(Some(from), to, true),
+            "geo:10.370100,106.342500?q=10.370100,106.342500"
+        );
+        let osm = directions_link(Some(from), to, false);
+        assert!(osm.starts_with("https://www.openstreetmap.org/directions?"));
+        assert!(
+            osm.contains("route=10.350000%2C106.360000%3B10.370100%2C106.342500"),
+            "{osm}"
+        );
+        assert!(directions_link(None, to, false).contains("to=10.370100%2C106.342500"));
+    }
+}

@@ -30,16 +30,15 @@ pub async fn places(shell: State<'_, Shell>, kind: Option<PlaceKind>) -> Answer<
     shell.store.places(kind).await.map_err(storage)
 }
 
-/// Hotspots nearest the city centre (the device position comes with the maps issue).
+/// Hotspots nearest the resident (the city centre while no position is set), nearest first.
 #[tauri::command]
 pub async fn nearest_wifi(shell: State<'_, Shell>, limit: usize) -> Answer<Vec<HotspotNear>> {
-    let city = shell.store.city().await.map_err(storage)?;
-    let Some(city) = city else {
+    let Some(from) = origin(&shell).await? else {
         return Err(AppError::new(ErrorCode::NotFound, "no city data stored"));
     };
     shell
         .store
-        .nearest_hotspots(city.center(), limit.min(500))
+        .nearest_hotspots(from, limit.min(500))
         .await
         .map_err(storage)
 }
@@ -75,34 +74,34 @@ pub async fn set_lang(shell: State<'_, Shell>, lang: Lang) -> Answer<()> {
 }
 
 /// Everything the app lists, found by `query` as people type it; equal matches nearest the
-/// city centre first (the device position comes with the map).
+/// resident first (the city centre while no position is set).
 #[tauri::command]
 pub async fn search(
     shell: State<'_, Shell>,
     query: String,
 ) -> Answer<Vec<citizen_core::views::Found>> {
-    let from = city_centre(&shell).await?;
+    let from = origin(&shell).await?;
     shell.store.search(&query, from, 30).await.map_err(storage)
 }
 
-/// The details sheet of a place or a hotspot, measured from the city centre (the device
-/// position comes with the map).
+/// The details sheet of a place or a hotspot, measured from the resident (the city centre
+/// while no position is set).
 #[tauri::command]
 pub async fn details(
     shell: State<'_, Shell>,
     kind: citizen_core::views::FoundKind,
     id: String,
 ) -> Answer<Option<citizen_core::views::Details>> {
-    let from = city_centre(&shell).await?;
+    let from = origin(&shell).await?;
     shell.store.details(kind, &id, from).await.map_err(storage)
 }
 
-/// Where searches and sheets measure from until the device position exists: the city centre.
-async fn city_centre(shell: &State<'_, Shell>) -> Answer<Option<citizen_core::Position>> {
+/// Where searches and sheets measure from: the resident's position, else the city centre.
+async fn origin(shell: &State<'_, Shell>) -> Answer<Option<citizen_core::Position>> {
     Ok(shell
         .store
-        .city()
+        .origin()
         .await
         .map_err(storage)?
-        .map(|c| c.center()))
+        .map(|o| o.position))
 }

@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod map;
 mod reports;
 
 use citizen_client::instance::Claim;
@@ -23,6 +24,9 @@ fn main() {
         .init();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
+        // Hands directions to the platform's maps app; the capability allows two kinds of URL.
+        .plugin(tauri_plugin_opener::init())
+        .register_asynchronous_uri_scheme_protocol("map", map::protocol)
         .setup(|app| {
             let default_dir = app.path().app_data_dir()?;
             let config = AppConfig::load(&default_dir, |k| std::env::var(k).ok())?;
@@ -61,6 +65,7 @@ fn main() {
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
             app.manage(commands::Shell { store, sync });
+            app.manage(map::MapFiles(open_basemap(app)));
             Ok(())
         })
         // The window takes the keyboard once its page is shown, so the focus shows at once.
@@ -79,6 +84,12 @@ fn main() {
             commands::search,
             commands::details,
             commands::sync_now,
+            map::map_info,
+            map::map_points,
+            map::origin,
+            map::device_position,
+            map::set_device_position,
+            map::nearby,
             commands::get_lang,
             commands::set_lang,
             reports::report_categories,
@@ -104,5 +115,21 @@ fn main() {
     if let Err(error) = result {
         tracing::error!(%error, "the app stopped with an error");
         std::process::exit(1);
+    }
+}
+
+/// Opens the basemap bundled with the app (`CITIZEN_BASEMAP_DIR` overrides where it is);
+/// without it the map screen lists places instead, and the log says why.
+fn open_basemap(app: &tauri::App) -> Option<std::sync::Arc<citizen_client::basemap::Basemap>> {
+    let dir = match std::env::var_os("CITIZEN_BASEMAP_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => app.path().resource_dir().ok()?.join("basemap"),
+    };
+    match tauri::async_runtime::block_on(citizen_client::basemap::Basemap::open(&dir)) {
+        Ok(map) => Some(std::sync::Arc::new(map)),
+        Err(error) => {
+            tracing::error!(%error, dir = %dir.display(), "no basemap: the map screen shows lists");
+            None
+        }
     }
 }

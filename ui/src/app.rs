@@ -11,8 +11,8 @@ use crate::components::sync_badge::SyncBadge;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
 use crate::pages::{
-    compose::Compose, details::Details, explore::Explore, home::Home, report::Report,
-    reports::Reports, salinity::Salinity, services::Services, wifi::Wifi,
+    compose::Compose, details::Details, explore::Explore, home::Home, map::MapScreen,
+    report::Report, reports::Reports, salinity::Salinity, services::Services, wifi::Wifi,
 };
 
 /// The screens of the app.
@@ -28,7 +28,13 @@ pub enum Page {
     Report(uuid::Uuid),
     /// The details sheet of the place or hotspot in [`Selected`].
     Details,
+    /// The map of places and wifi, with the line to the destination in [`Route`].
+    Map,
 }
+
+/// Where the map draws the line to, with the destination's name: set by "directions".
+#[derive(Clone, Copy)]
+pub struct Route(pub RwSignal<Option<(citizen_core::Position, String)>>);
 
 /// The place or hotspot whose details sheet shows.
 #[derive(Clone, Copy)]
@@ -69,6 +75,7 @@ pub fn App() -> impl IntoView {
     provide_context(locale);
     provide_context(nav);
     provide_context(Selected(RwSignal::new(None)));
+    provide_context(Route(RwSignal::new(None)));
     provide_context(Sync { status, version });
 
     spawn_local(async move {
@@ -117,6 +124,7 @@ pub fn App() -> impl IntoView {
                 Page::Compose(id) => view! { <Compose id /> }.into_any(),
                 Page::Report(id) => view! { <Report id /> }.into_any(),
                 Page::Details => view! { <Details /> }.into_any(),
+                Page::Map => view! { <MapScreen /> }.into_any(),
             }}
         </div>
     }

@@ -42,3 +42,26 @@ pub fn day(ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
     format!("{:02}/{:02}", date.get_date(), date.get_month() + 1)
 }
+
+/// A distance as people say it: metres rounded to 10 under 1 km ("350 m"), else kilometres
+/// with one decimal ("1,2 km" in Vietnamese).
+pub fn distance(metres: f64, locale: crate::i18n::Locale) -> String {
+    use citizen_core::i18n::Value;
+    if metres < 1_000.0 {
+        locale.t_args(
+            "wifi-distance-m",
+            &[(
+                "meters",
+                Value::from(number((metres / 10.0).round() * 10.0, 0, locale.lang())),
+            )],
+        )
+    } else {
+        locale.t_args(
+            "wifi-distance-km",
+            &[(
+                "km",
+                Value::from(number(metres / 1_000.0, 1, locale.lang())),
+            )],
+        )
+    }
+}

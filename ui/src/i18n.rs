@@ -18,6 +18,11 @@ impl Locale {
         self.0.get()
     }
 
+    /// The language now, without following changes.
+    pub fn lang_untracked(&self) -> Lang {
+        self.0.get_untracked()
+    }
+
     pub fn t(&self, key: &str) -> String {
         with_translator(self.lang(), |tr| tr.t(key))
     }

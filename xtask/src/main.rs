@@ -1,6 +1,7 @@
 //! `cargo xtask setup|build|run|test|bench`: installs what the project needs on a Debian
 //! machine, builds the UI and the app, runs them, tests them, measures them.
 
+mod basemap;
 mod bench;
 mod tools;
 

@@ -28,6 +28,8 @@ const APT_PACKAGES: &[&str] = &[
     // The Open311 conformance test validates answers with these (tests/open311/validate.py).
     "python3-jsonschema",
     "python3-yaml",
+    // The basemap's labels are drawn with glyphs built from these.
+    "fonts-noto-core",
 ];
 
 /// trunk 0.21.14 is the newest that builds with Rust 1.95.
@@ -44,6 +46,7 @@ pub fn setup(root: &Path) -> Result<()> {
     cargo_tool("wasm-bindgen-cli", &wasm_bindgen, &[])?;
     cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, &["--locked"])?;
     axe_core(root)?;
+    crate::basemap::build(root)?;
     Ok(())
 }
 
@@ -57,7 +60,7 @@ pub fn axe_core(root: &Path) -> Result<()> {
 }
 
 /// `name@version` from npm in `target/tools/npm`, installed when missing; its folder.
-fn npm_package(root: &Path, name: &str, version: &str) -> Result<PathBuf> {
+pub fn npm_package(root: &Path, name: &str, version: &str) -> Result<PathBuf> {
     let npm = root.join("target/tools/npm");
     let package = npm.join("node_modules").join(name);
     let installed = std::fs::read_to_string(package.join("package.json"))
@@ -131,7 +134,7 @@ fn wasm_target() -> Result<()> {
 }
 
 /// Installs `krate` at `version` unless cargo already installed that version.
-fn cargo_tool(krate: &str, version: &str, flags: &[&str]) -> Result<()> {
+pub fn cargo_tool(krate: &str, version: &str, flags: &[&str]) -> Result<()> {
     let listed = Command::new(crate::cargo())
         .args(["install", "--list"])
         .output()

@@ -6,7 +6,7 @@
 use citizen_core::i18n::Value;
 use citizen_core::locality::{Locality, WardChoice};
 use citizen_core::report::{MyReport, PhotoInfo, PositionSource, ReportDraft, ReportView};
-use citizen_core::views::Overview;
+use citizen_core::views::{MapGroup, MapPoint, Overview};
 use citizen_core::{AppError, Place, Position, ReportCategory};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -20,7 +20,7 @@ use crate::components::photo_preview::PhotoPreview;
 use crate::format::number;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke, invoke_bytes};
-use crate::map::PinMap;
+use crate::map::{CityMap, Tap};
 
 #[derive(Serialize)]
 struct IdArgs {
@@ -155,28 +155,43 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
             save();
         });
     };
-    let map = StoredValue::new_local(None::<PinMap>);
+    let map = StoredValue::new_local(None::<CityMap>);
     let no_map = RwSignal::new(false);
     let bbox = context.overview.as_ref().map(|o| o.city.bbox);
     let center = context.overview.as_ref().map(|o| o.city.center());
-    let dots: Vec<Position> = context.places.iter().map(|p| p.position).collect();
+    let points: Vec<MapPoint> = context
+        .places
+        .iter()
+        .map(|p| MapPoint {
+            kind: citizen_core::views::FoundKind::Place,
+            id: p.id.clone(),
+            group: MapGroup::of(p.kind),
+            name: p.name.clone(),
+            position: p.position,
+        })
+        .collect();
+    let lang = locale.lang_untracked().code();
     spawn_local(async move {
-        let (Some(bbox), Some(center)) = (bbox, center) else {
+        let Some(center) = center else {
             no_map.set(true);
             return;
         };
-        let drawn = match crate::map::load_library().await {
-            Ok(()) => PinMap::new("report-map", bbox, center, &dots, move |at| {
-                place_at(at, PositionSource::Map);
-            }),
-            Err(reason) => Err(reason),
+        let view = crate::map::View {
+            center,
+            zoom: 14.0,
+            bounds: bbox,
         };
+        // Any tap places the pin, on a point of the map or between them.
+        let drawn = CityMap::new("report-map", view, lang, move |tap| match tap {
+            Tap::Point { at, .. } | Tap::Ground(at) => place_at(at, PositionSource::Map),
+            Tap::Cluster => {}
+        })
+        .await;
         match drawn {
-            Ok(mut pin_map) => {
-                if let Some(at) = draft.with_untracked(|d| d.position) {
-                    pin_map.set_pin(at);
-                }
-                map.set_value(Some(pin_map));
+            Ok(city_map) => {
+                city_map.set_points(&crate::map::points_collection(&points));
+                city_map.set_pin(draft.with_untracked(|d| d.position));
+                map.set_value(Some(city_map));
             }
             Err(reason) => {
                 leptos::logging::log!("no map here ({reason:?}): the ward list stands in");
@@ -186,13 +201,14 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
     });
     Effect::new(move |_| {
         let at = draft.with(|d| d.position);
-        if let Some(at) = at {
-            map.update_value(|m| {
-                if let Some(m) = m.as_mut() {
-                    m.set_pin(at);
+        map.with_value(|m| {
+            if let Some(m) = m.as_ref() {
+                m.set_pin(at);
+                if let Some(at) = at {
+                    m.ease_to(at, None);
                 }
-            });
-        }
+            }
+        });
     });
 
     let on_files = move |ev: leptos::ev::Event| {

@@ -6,11 +6,13 @@ use citizen_core::views::{Details as Sheet, FoundKind};
 use leptos::prelude::*;
 use serde::Serialize;
 
-use crate::app::Selected;
+use citizen_core::views::{Origin, bearing_deg, compass_key, directions_link};
+
+use crate::app::{Nav, Page, Route, Selected};
 use crate::components::load_error::LoadError;
-use crate::format::number;
+use crate::format::distance;
 use crate::i18n::Locale;
-use crate::ipc::invoke;
+use crate::ipc::{NoArgs, invoke};
 
 #[derive(Serialize)]
 struct Args {
@@ -18,15 +20,25 @@ struct Args {
     id: String,
 }
 
+#[derive(Serialize)]
+struct OpenArgs {
+    url: String,
+}
+
 #[component]
 pub fn Details() -> impl IntoView {
     let locale = expect_context::<Locale>();
     let selected = expect_context::<Selected>();
+    let nav = expect_context::<Nav>();
+    let route = expect_context::<Route>();
     let sheet = LocalResource::new(move || {
         let chosen = selected.0.get();
         async move {
+            let origin = invoke::<_, Option<Origin>>("origin", &NoArgs {}).await?;
             match chosen {
-                Some((kind, id)) => invoke::<_, Option<Sheet>>("details", &Args { kind, id }).await,
+                Some((kind, id)) => invoke::<_, Option<Sheet>>("details", &Args { kind, id })
+                    .await
+                    .map(|d| d.map(|d| (d, origin))),
                 None => Ok(None),
             }
         }
@@ -35,8 +47,16 @@ pub fn Details() -> impl IntoView {
         <main id="details">
             <Transition fallback=move || view! { <p>{move || locale.t("loading")}</p> }>
                 {move || sheet.get().map(|answer| match answer {
-                    Ok(Some(d)) => {
-                        let Sheet { name, kind_key, description, address, ssid, session_minutes, distance_m, walking_minutes, .. } = d;
+                    Ok(Some((d, origin))) => {
+                        let Sheet { name, kind_key, description, address, ssid, session_minutes, distance_m, walking_minutes, position, .. } = d;
+                        let from = origin.map(|o| o.position);
+                        let mine = origin.is_some_and(|o| o.mine);
+                        let compass = from.map_or("compass-n", |f| compass_key(bearing_deg(f, position)));
+                        let android = web_sys::window()
+                            .and_then(|w| w.navigator().user_agent().ok())
+                            .is_some_and(|ua| ua.contains("Android"));
+                        let link = directions_link(origin.filter(|o| o.mine).map(|o| o.position), position, android);
+                        let destination = name.clone();
                         let other = name.clone();
                         let ward = match &address.ward_before_2025 {
                             Some(old) => format!("{} ({old})", address.ward),
@@ -63,11 +83,29 @@ pub fn Details() -> impl IntoView {
                                 <p class="note">{move || locale.t_args("wifi-rules", &[("minutes", Value::from(minutes))])}</p>
                             })}
                             {distance_m.zip(walking_minutes).map(|(metres, minutes)| view! {
-                                <p id="details-distance">{move || locale.t_args("details-distance", &[
-                                    ("km", Value::from(number(metres / 1_000.0, 1, locale.lang()))),
-                                    ("minutes", Value::from(minutes)),
-                                ])}</p>
+                                <p id="details-distance" data-distance-m=format!("{metres:.1}")>{move || locale.t_args(
+                                    if mine { "details-distance-mine" } else { "details-distance-centre" },
+                                    &[
+                                        ("distance", Value::from(distance(metres, locale))),
+                                        ("compass", Value::from(locale.t(compass))),
+                                        ("minutes", Value::from(minutes)),
+                                    ],
+                                )}</p>
                             })}
+                            <div class="actions">
+                                <button id="details-directions" on:click=move |_| {
+                                    route.0.set(Some((position, destination.get(locale.lang()).to_owned())));
+                                    nav.0.set(Page::Map);
+                                }>{move || locale.t("details-directions")}</button>
+                                <button id="details-open-maps" data-url=link.clone() on:click=move |_| {
+                                    let url = link.clone();
+                                    leptos::task::spawn_local(async move {
+                                        if let Err(e) = invoke::<_, ()>("plugin:opener|open_url", &OpenArgs { url }).await {
+                                            leptos::logging::log!("cannot open the maps app: {e}");
+                                        }
+                                    });
+                                }>{move || locale.t("details-open-maps")}</button>
+                            </div>
                         }.into_any()
                     }
                     Ok(None) => view! { <p>{move || locale.t("error-not-found")}</p> }.into_any(),

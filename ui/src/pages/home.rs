@@ -123,6 +123,10 @@ pub fn Home() -> impl IntoView {
                         }</p>
                         <SearchBox />
                         <div class="tiles">
+                            <button id="go-map" class="tile" on:click=move |_| nav.0.set(Page::Map)>
+                                <strong>{move || locale.t("home-map")}</strong>
+                                <span>{move || locale.t("home-map-sub")}</span>
+                            </button>
                             {tile("go-explore", Page::Explore, "home-explore", "home-explore-sub", o.places)}
                             {tile("go-wifi", Page::Wifi, "home-wifi", "home-wifi-sub", o.hotspots)}
                             {tile("go-salinity", Page::Salinity, "home-salinity", "home-salinity-sub", o.stations)}

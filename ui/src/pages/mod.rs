@@ -4,6 +4,7 @@ pub mod compose;
 pub mod details;
 pub mod explore;
 pub mod home;
+pub mod map;
 pub mod report;
 pub mod reports;
 pub mod salinity;

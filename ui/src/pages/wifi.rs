@@ -1,13 +1,13 @@
 //! Wifi: the city's free hotspots, nearest first, with their distance and rules.
 
 use citizen_core::i18n::Value;
-use citizen_core::views::{FoundKind, HotspotNear, Overview};
+use citizen_core::views::{FoundKind, HotspotNear, Origin, Overview};
 use leptos::prelude::*;
 use serde::Serialize;
 
 use crate::app::{Nav, Page, Selected, Sync};
 use crate::components::load_error::LoadError;
-use crate::format::number;
+use crate::format::distance;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
 
@@ -20,13 +20,17 @@ struct NearestArgs {
 pub fn Wifi() -> impl IntoView {
     let locale = expect_context::<Locale>();
     let sync = expect_context::<Sync>();
+    let nav = expect_context::<Nav>();
     let data = LocalResource::new(move || {
         sync.version.track();
         async move {
             let overview = invoke::<_, Option<Overview>>("overview", &NoArgs {}).await?;
             let near =
                 invoke::<_, Vec<HotspotNear>>("nearest_wifi", &NearestArgs { limit: 100 }).await?;
-            Ok::<_, citizen_core::AppError>((overview, near))
+            let mine = invoke::<_, Option<Origin>>("origin", &NoArgs {})
+                .await?
+                .is_some_and(|o| o.mine);
+            Ok::<_, citizen_core::AppError>((overview, near, mine))
         }
     });
     view! {
@@ -34,15 +38,25 @@ pub fn Wifi() -> impl IntoView {
             <h2>{move || locale.t("wifi-title")}</h2>
             <Transition fallback=move || view! { <p>{move || locale.t("loading")}</p> }>
                 {move || data.get().map(|answer| match answer {
-                    Ok((overview, near)) => {
+                    Ok((overview, near, mine)) => {
                         let city = overview.map(|o| o.city);
                         let minutes = city.as_ref().map_or(20, |c| c.wifi_session_minutes);
                         let city_name = city.map(|c| c.name);
                         view! {
-                            <p class="note">{move || locale.t_args("wifi-from-center", &[(
-                                "city",
-                                Value::from(city_name.as_ref().map(|n| n.get(locale.lang()).to_owned()).unwrap_or_default()),
-                            )])}</p>
+                            {if mine {
+                                view! { <p id="wifi-origin" class="note" data-mine="true">{move || locale.t("wifi-from-you")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <p id="wifi-origin" class="note" data-mine="false">
+                                        {move || locale.t_args("wifi-from-center", &[(
+                                            "city",
+                                            Value::from(city_name.as_ref().map(|n| n.get(locale.lang()).to_owned()).unwrap_or_default()),
+                                        )])}
+                                        " "
+                                        <button class="link" on:click=move |_| nav.0.set(Page::Map)>{move || locale.t("wifi-set-position")}</button>
+                                    </p>
+                                }.into_any()
+                            }}
                             <p class="note">{move || locale.t_args("wifi-rules", &[("minutes", Value::from(minutes))])}</p>
                             <ol id="wifi-list" class="list">
                                 {near.into_iter().map(|h| view! { <HotspotItem near=h /> }).collect_view()}
@@ -65,25 +79,7 @@ fn HotspotItem(near: HotspotNear) -> impl IntoView {
     } = near;
     let site = hotspot.site_kind.message_key();
     let name = hotspot.name.clone();
-    let distance = move || {
-        if distance_m < 1_000.0 {
-            locale.t_args(
-                "wifi-distance-m",
-                &[(
-                    "meters",
-                    Value::from(number((distance_m / 10.0).round() * 10.0, 0, locale.lang())),
-                )],
-            )
-        } else {
-            locale.t_args(
-                "wifi-distance-km",
-                &[(
-                    "km",
-                    Value::from(number(distance_m / 1_000.0, 1, locale.lang())),
-                )],
-            )
-        }
-    };
+    let distance = move || distance(distance_m, locale);
     let nav = expect_context::<Nav>();
     let selected = expect_context::<Selected>();
     let chosen = hotspot.id.clone();

@@ -1,0 +1,130 @@
+//! The map's side of the shell: the `map:` URL scheme that serves the offline basemap, and
+//! the commands of the map screen (its points, the device position, what is near).
+
+use std::sync::Arc;
+
+use citizen_client::basemap::{Basemap, MapInfo};
+use citizen_core::views::{self, DevicePosition, Found, MapGroup, MapPoint, Origin};
+use citizen_core::{AppError, ErrorCode, Position};
+use tauri::http::{Request, Response, header};
+use tauri::{Manager, Runtime, State, UriSchemeContext, UriSchemeResponder};
+
+use crate::commands::{Answer, Shell, storage};
+
+/// The basemap, once opened; the map screen shows the list instead while it is missing.
+pub struct MapFiles(pub Option<Arc<Basemap>>);
+
+/// Answers a request on the `map:` scheme (`map://localhost/...` on Linux and macOS,
+/// `http://map.localhost/...` on Windows and Android) from the basemap's files.
+pub fn protocol<R: Runtime>(
+    ctx: UriSchemeContext<'_, R>,
+    request: Request<Vec<u8>>,
+    responder: UriSchemeResponder,
+) {
+    let app = ctx.app_handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let uri = request.uri();
+        let origin = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or("map"),
+            uri.authority().map_or("localhost", |a| a.as_str())
+        );
+        let basemap = app.try_state::<MapFiles>().and_then(|m| m.0.clone());
+        let answer = match basemap {
+            Some(map) => map.answer(&origin, uri.path()).await,
+            None => citizen_client::basemap::MapAnswer {
+                status: 503,
+                content_type: "text/plain; charset=utf-8",
+                body: b"the basemap is not installed".to_vec(),
+            },
+        };
+        if answer.status >= 400 {
+            tracing::warn!(
+                path = uri.path(),
+                status = answer.status,
+                "map request refused"
+            );
+        }
+        let response = Response::builder()
+            .status(answer.status)
+            .header(header::CONTENT_TYPE, answer.content_type)
+            // The page's origin differs from the scheme's: let the map's fetches read it.
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+            .body(answer.body);
+        match response {
+            Ok(response) => responder.respond(response),
+            Err(error) => tracing::error!(%error, "map response"),
+        }
+    });
+}
+
+/// Which packs the map draws; an error when the basemap is missing from this install.
+#[tauri::command]
+pub async fn map_info(files: State<'_, MapFiles>) -> Answer<MapInfo> {
+    match &files.0 {
+        Some(map) => Ok(map.info().await),
+        None => Err(AppError::new(
+            ErrorCode::NotFound,
+            "the basemap is not installed with this app",
+        )),
+    }
+}
+
+/// Every place and hotspot the map draws.
+#[tauri::command]
+pub async fn map_points(shell: State<'_, Shell>) -> Answer<Vec<MapPoint>> {
+    shell.store.map_points().await.map_err(storage)
+}
+
+/// Where distances are measured from now: the resident's position, else the city centre.
+#[tauri::command]
+pub async fn origin(shell: State<'_, Shell>) -> Answer<Option<Origin>> {
+    shell.store.origin().await.map_err(storage)
+}
+
+/// The remembered device position.
+#[tauri::command]
+pub async fn device_position(shell: State<'_, Shell>) -> Answer<Option<DevicePosition>> {
+    shell.store.device_position().await.map_err(storage)
+}
+
+/// Remembers `position` as the device's (set on the map, or from the platform), or forgets
+/// it with `null`. Errors: `invalid_input` naming `lat` or `lon` when out of range.
+#[tauri::command]
+pub async fn set_device_position(
+    shell: State<'_, Shell>,
+    position: Option<Position>,
+    source: Option<citizen_core::report::PositionSource>,
+) -> Answer<()> {
+    let position = match position {
+        Some(p) => Some(DevicePosition {
+            position: views::check_position(p)?,
+            source: source.unwrap_or(citizen_core::report::PositionSource::Map),
+            at_ms: citizen_client::syncer::now_ms(),
+        }),
+        None => None,
+    };
+    shell
+        .store
+        .set_device_position(position)
+        .await
+        .map_err(storage)
+}
+
+/// The `limit` (at most 200) places and hotspots nearest to where distances are measured
+/// from, in the layers `groups` (all when empty), nearest first.
+#[tauri::command]
+pub async fn nearby(
+    shell: State<'_, Shell>,
+    groups: Vec<MapGroup>,
+    limit: usize,
+) -> Answer<Vec<Found>> {
+    let Some(origin) = shell.store.origin().await.map_err(storage)? else {
+        return Ok(Vec::new());
+    };
+    shell
+        .store
+        .nearby(origin.position, &groups, limit.min(200))
+        .await
+        .map_err(storage)
+}

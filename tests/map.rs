@@ -1,0 +1,403 @@
+//! The map screen, in the real app under Xvfb with the gateway down: the bundled basemap is
+//! drawn (checked on the canvas's pixels against GSHHG's own land and water), search finds
+//! a place, a position set on the map is remembered and "wifi near me" measures from it, and
+//! directions draw a line and offer a hand-off to a maps app.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, ensure};
+use citizen_core::{CityPack, Position};
+use citizen_e2e::{
+    Display, Driver, binary, click, element, eventually, free_port, quit, root, text_of, wait_text,
+};
+use fantoccini::Client;
+use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use geo::{Contains as _, Coord, LineString, Point, Polygon};
+
+/// MapLibre's world is 512 CSS pixels wide at zoom 0.
+const TILE: f64 = 512.0;
+
+/// Web Mercator: CSS pixels of `p` in a world `TILE · 2^zoom` wide.
+fn world_px(p: Position, zoom: f64) -> (f64, f64) {
+    let size = TILE * 2f64.powf(zoom);
+    let x = (p.lon + 180.0) / 360.0 * size;
+    let lat = p.lat.to_radians();
+    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * size;
+    (x, y)
+}
+
+/// The inverse of [`world_px`].
+fn world_position(x: f64, y: f64, zoom: f64) -> Position {
+    let size = TILE * 2f64.powf(zoom);
+    let lon = x / size * 360.0 - 180.0;
+    let n = std::f64::consts::PI * (1.0 - 2.0 * y / size);
+    Position {
+        lon,
+        lat: n.sinh().atan().to_degrees(),
+    }
+}
+
+/// GSHHG's polygons of one file, with each feature's `class`.
+fn polygons(file: &str) -> Result<Vec<(String, Polygon<f64>)>> {
+    let path = root().join("assets/basemap/sources/gshhg").join(file);
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let ring = |r: &serde_json::Value| -> LineString<f64> {
+        r.as_array()
+            .map(|points| {
+                points
+                    .iter()
+                    .map(|p| Coord {
+                        x: p[0].as_f64().unwrap_or_default(),
+                        y: p[1].as_f64().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| LineString::new(Vec::new()))
+    };
+    let mut out = Vec::new();
+    for f in json["features"].as_array().context("features")? {
+        let rings = f["geometry"]["coordinates"].as_array().context("rings")?;
+        let exterior = ring(&rings[0]);
+        let holes = rings[1..].iter().map(ring).collect();
+        let class = f["properties"]["class"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        out.push((class, Polygon::new(exterior, holes)));
+    }
+    Ok(out)
+}
+
+/// The style's fill colours of water and land, as RGB.
+fn style_colours() -> Result<([u8; 3], [u8; 3])> {
+    let path = root().join("target/basemap/style/light.json");
+    let style: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let rgb = |hex: &str| -> Result<[u8; 3]> {
+        let hex = hex.trim_start_matches('#');
+        ensure!(hex.len() == 6, "colour {hex}");
+        Ok([
+            u8::from_str_radix(&hex[0..2], 16)?,
+            u8::from_str_radix(&hex[2..4], 16)?,
+            u8::from_str_radix(&hex[4..6], 16)?,
+        ])
+    };
+    Ok((
+        rgb(style["water"].as_str().context("water")?)?,
+        rgb(style["earth"].as_str().context("earth")?)?,
+    ))
+}
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12)
+}
+
+/// The map canvas's size in CSS pixels, and the RGB of each CSS pixel in `at`, read back from
+/// the WebGL canvas (the map keeps its drawing buffer).
+async fn canvas_pixels(app: &Client, at: &[(f64, f64)]) -> Result<((f64, f64), Vec<[u8; 3]>)> {
+    let points: Vec<serde_json::Value> =
+        at.iter().map(|(x, y)| serde_json::json!([x, y])).collect();
+    let answer = app
+        .execute(
+            "const canvas = document.querySelector('#city-map canvas');
+             const ratio = canvas.width / canvas.clientWidth;
+             const copy = document.createElement('canvas');
+             copy.width = canvas.width; copy.height = canvas.height;
+             const ctx = copy.getContext('2d');
+             ctx.drawImage(canvas, 0, 0);
+             const pixels = arguments[0].map(([x, y]) => {
+               const d = ctx.getImageData(Math.round(x * ratio), Math.round(y * ratio), 1, 1).data;
+               return [d[0], d[1], d[2]];
+             });
+             return [canvas.clientWidth, canvas.clientHeight, pixels];",
+            vec![serde_json::Value::Array(points)],
+        )
+        .await?;
+    let size = (
+        answer[0].as_f64().context("width")?,
+        answer[1].as_f64().context("height")?,
+    );
+    let pixels = answer[2]
+        .as_array()
+        .context("pixels")?
+        .iter()
+        .map(|p| [0, 1, 2].map(|i| p[i].as_u64().unwrap_or_default().min(255) as u8))
+        .collect();
+    Ok((size, pixels))
+}
+
+/// Waits until the map has drawn its first complete frame; returns how long that took (ms).
+async fn first_frame(app: &Client) -> Result<f64> {
+    eventually(Duration::from_secs(30), "the map's first frame", || async {
+        let el = element(app, "#city-map").await?;
+        Ok(el
+            .attr("data-first-frame-ms")
+            .await?
+            .and_then(|ms| ms.parse::<f64>().ok()))
+    })
+    .await
+}
+
+fn start(display: &Display, data: &std::path::Path) -> Result<Driver> {
+    // No gateway listens here: the map must come from the device alone.
+    let nowhere = format!("http://127.0.0.1:{}", free_port()?);
+    Driver::start(
+        display,
+        binary("citizen-app", "debug")?,
+        &[
+            ("CITIZEN_GATEWAY_URL", nowhere),
+            ("CITIZEN_DATA_DIR", data.display().to_string()),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resident() -> Result<()>
+{
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("app");
+    let display = Display::get()?;
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
+    let centre = pack.city.center();
+    let shots = root().join("target/e2e");
+    std::fs::create_dir_all(&shots)?;
+
+    let driver = start(&display, &data)?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-map").await?;
+    let ms = first_frame(&app).await?;
+    eprintln!("map: first complete frame {ms:.0} ms after the map was created");
+    wait_text(&app, "#map-coarse", "sơ lược").await?;
+    let attribution = wait_text(&app, ".maplibregl-ctrl-attrib", "OpenStreetMap").await?;
+    for credit in ["GSHHG", "Natural Earth", "Protomaps"] {
+        ensure!(
+            attribution.contains(credit),
+            "the map credits {credit}: {attribution}"
+        );
+    }
+    std::fs::write(shots.join("map.png"), app.screenshot().await?)?;
+
+    // Hide the points so only the basemap shows, then read the canvas where GSHHG says
+    // there is water or land.
+    for group in ["sights", "lodging", "food", "markets", "tours", "wifi"] {
+        click(&app, &format!("button.layer[data-group='{group}']")).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let zoom = 13.0;
+    let land = polygons("gshhg_f_tiengiang_land.geojson")?;
+    let water = polygons("gshhg_f_tiengiang_water.geojson")?;
+    let (size, _) = canvas_pixels(&app, &[]).await?;
+    let (cx, cy) = world_px(centre, zoom);
+    // A grid over the canvas, each point classed by GSHHG; points within 3 px of a shore
+    // are left out (antialiased edges).
+    let mut probes = Vec::new();
+    let mut classes = Vec::new();
+    let class_at = |x: f64, y: f64| {
+        let p = world_position(cx - size.0 / 2.0 + x, cy - size.1 / 2.0 + y, zoom);
+        let point = Point::new(p.lon, p.lat);
+        if water.iter().any(|(_, poly)| poly.contains(&point)) {
+            Some(true)
+        } else if land.iter().any(|(_, poly)| poly.contains(&point)) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let mut y = 20.0;
+    while y < size.1 - 40.0 {
+        let mut x = 20.0;
+        while x < size.0 - 60.0 {
+            let here = class_at(x, y);
+            let around = [(-3.0, 0.0), (3.0, 0.0), (0.0, -3.0), (0.0, 3.0)]
+                .iter()
+                .all(|(dx, dy)| class_at(x + dx, y + dy) == here);
+            if let Some(is_water) = here
+                && around
+            {
+                probes.push((x, y));
+                classes.push(is_water);
+            }
+            x += 12.0;
+        }
+        y += 12.0;
+    }
+    let waters = classes.iter().filter(|w| **w).count();
+    ensure!(
+        waters >= 20 && classes.len() - waters >= 20,
+        "the view at Mỹ Tho holds both river and land ({waters} water of {} probes)",
+        classes.len()
+    );
+    let (water_rgb, earth_rgb) = style_colours()?;
+    let (_, pixels) = canvas_pixels(&app, &probes).await?;
+    let mut right = 0;
+    for ((is_water, rgb), at) in classes.iter().zip(&pixels).zip(&probes) {
+        let want = if *is_water { water_rgb } else { earth_rgb };
+        if close(*rgb, want) {
+            right += 1;
+        } else if right < 5 {
+            eprintln!("probe {at:?}: {rgb:?}, expected {want:?}");
+        }
+    }
+    let share = f64::from(right) / classes.len() as f64;
+    eprintln!(
+        "map pixels: {right} of {} probes have the colour GSHHG says ({:.0} %)",
+        classes.len(),
+        share * 100.0
+    );
+    ensure!(
+        share > 0.9,
+        "the canvas shows the river and its banks where GSHHG has them"
+    );
+    for group in ["sights", "lodging", "food", "markets", "tours", "wifi"] {
+        click(&app, &format!("button.layer[data-group='{group}']")).await?;
+    }
+
+    // With no position, distances are from the city centre; the resident sets theirs by
+    // tapping the map, north-east of the centre.
+    wait_text(&app, "#position-note", "trung tâm").await?;
+    click(&app, "#set-position").await?;
+    let canvas = element(&app, "#city-map canvas").await?;
+    let (dx, dy) = (90_i64, -70_i64);
+    let tap = MouseActions::new("finger".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: dx,
+            y: dy,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    app.perform_actions(tap).await?;
+    let note = wait_text(&app, "#position-note", "Vị trí của bạn").await?;
+    let mine = position_in(&note).with_context(|| format!("a position in {note:?}"))?;
+    let tapped = world_position(cx + dx as f64, cy + dy as f64, zoom);
+    ensure!(
+        citizen_core::geodesy::distance_m(mine, tapped) < 30.0,
+        "the position is where the map was tapped: {mine:?} vs {tapped:?}"
+    );
+    std::fs::write(shots.join("map-position.png"), app.screenshot().await?)?;
+
+    // "Wifi near me" now measures from there: the nearest hotspot by brute force is first.
+    let mut hotspots: Vec<(String, f64)> = pack
+        .hotspots
+        .iter()
+        .map(|h| {
+            (
+                h.id.clone(),
+                citizen_core::geodesy::distance_m(mine, h.position),
+            )
+        })
+        .collect();
+    hotspots.sort_by(|a, b| a.1.total_cmp(&b.1));
+    click(&app, "#back").await?;
+    click(&app, "#go-wifi").await?;
+    element(&app, "#wifi-origin[data-mine='true']").await?;
+    let first = element(&app, "#wifi-list li.hotspot").await?;
+    let id = first.attr("data-id").await?.unwrap_or_default();
+    let shown: f64 = first
+        .attr("data-distance-m")
+        .await?
+        .and_then(|d| d.parse().ok())
+        .context("distance")?;
+    ensure!(
+        id == hotspots[0].0,
+        "nearest wifi first: {id}, expected {:?}",
+        hotspots[0]
+    );
+    ensure!(
+        (shown - hotspots[0].1).abs() < 1.0,
+        "its distance: {shown} vs {}",
+        hotspots[0].1
+    );
+    ensure!(
+        (shown - centre_distance(&pack, &id)).abs() > 50.0,
+        "the distance is not the one from the city centre"
+    );
+
+    // Search, offline, without accents; the details sheet measures from the resident and
+    // offers directions.
+    click(&app, "#back").await?;
+    let search = element(&app, "#search").await?;
+    search.send_keys("vinh trang").await?;
+    wait_text(&app, "#search-results li.found", "Vĩnh Tràng").await?;
+    click(&app, "#search-results li.found button").await?;
+    wait_text(&app, "#details h2", "Vĩnh Tràng").await?;
+    let place = pack
+        .places
+        .iter()
+        .find(|p| p.name.vi.contains("Vĩnh Tràng"))
+        .context("Vĩnh Tràng in the pack")?;
+    let sheet = element(&app, "#details-distance").await?;
+    let metres: f64 = sheet
+        .attr("data-distance-m")
+        .await?
+        .and_then(|d| d.parse().ok())
+        .context("distance")?;
+    let expected = citizen_core::geodesy::distance_m(mine, place.position);
+    ensure!(
+        (metres - expected).abs() < 1.0,
+        "sheet distance {metres} vs {expected}"
+    );
+    wait_text(&app, "#details-distance", "Cách bạn").await?;
+    let link = element(&app, "#details-open-maps")
+        .await?
+        .attr("data-url")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        link.starts_with(
+            "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route="
+        ),
+        "hand-off link: {link}"
+    );
+    click(&app, "#details-directions").await?;
+    wait_text(&app, "#route-note", "Vĩnh Tràng").await?;
+    first_frame(&app).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    std::fs::write(shots.join("map-route.png"), app.screenshot().await?)?;
+    quit(app).await?;
+    drop(driver);
+
+    // After a restart the position is remembered.
+    let driver = start(&display, &data)?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-map").await?;
+    let again = wait_text(&app, "#position-note", "Vị trí của bạn").await?;
+    ensure!(position_in(&again) == Some(mine), "remembered: {again}");
+    ensure!(
+        text_of(&app, "#near-list li").await?.is_some(),
+        "the nearest places are listed under the map"
+    );
+    quit(app).await?;
+    Ok(())
+}
+
+/// The `lat, lon` pair written in the position note.
+fn position_in(note: &str) -> Option<Position> {
+    let numbers: Vec<f64> = note
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .filter_map(|w| w.trim_end_matches('.').parse::<f64>().ok())
+        .filter(|n| n.abs() > 1.0)
+        .collect();
+    match numbers.as_slice() {
+        [lat, lon, ..] => Some(Position {
+            lon: *lon,
+            lat: *lat,
+        }),
+        _ => None,
+    }
+}
+
+fn centre_distance(pack: &CityPack, hotspot: &str) -> f64 {
+    pack.hotspots
+        .iter()
+        .find(|h| h.id == hotspot)
+        .map_or(0.0, |h| {
+            citizen_core::geodesy::distance_m(pack.city.center(), h.position)
+        })
+}
