@@ -21,6 +21,7 @@ static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The screens reached from the home screen: the tile to tap and the screen's root.
 const SCREENS: &[(&str, &str)] = &[
+    ("#go-map", "#map"),
     ("#go-explore", "#explore"),
     ("#go-wifi", "#wifi"),
     ("#go-salinity", "#salinity"),

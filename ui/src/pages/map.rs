@@ -196,7 +196,7 @@ pub fn MapScreen() -> impl IntoView {
     };
 
     view! {
-        <main id="map-screen">
+        <main id="map">
             <h2>{move || locale.t("map-title")}</h2>
             <div class="chips" role="group" aria-label=move || locale.t("map-layers")>
                 {MapGroup::ALL.map(|g| view! {
@@ -268,16 +268,19 @@ fn NearItem(found: Found) -> impl IntoView {
         name,
         distance_m,
     } = found;
+    let chosen = id.clone();
     view! {
-        <li>
-            <button class="found" data-kind=kind.code() data-id=id.clone()
+        <li class="card found" data-kind=kind.code() data-id=id.clone()>
+            <button class="link"
                 on:click=move |_| {
-                    selected.0.set(Some((kind, id.clone())));
+                    selected.0.set(Some((kind, chosen.clone())));
                     nav.0.set(Page::Details);
                 }>
-                <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
-                <span class="distance">{move || distance_m.map(|m| distance(m, locale)).unwrap_or_default()}</span>
-                <span class="note">{move || locale.t(kind.message_key())}</span>
+                <span class="row">
+                    <span class="name">{move || name.get(locale.lang()).to_owned()}</span>
+                    <span class="distance">{move || distance_m.map(|m| distance(m, locale)).unwrap_or_default()}</span>
+                </span>
+                <span class="sub">{move || locale.t(kind.message_key())}</span>
             </button>
         </li>
     }
