@@ -47,5 +47,7 @@ mod citizen_app_commands {
         "device_position",
         "set_device_position",
         "nearby",
+        "street_pack_status",
+        "download_street_pack",
     ];
 }

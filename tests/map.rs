@@ -401,3 +401,243 @@ fn centre_distance(pack: &CityPack, hotspot: &str) -> f64 {
             citizen_core::geodesy::distance_m(pack.city.center(), h.position)
         })
 }
+
+/// Builds a street pack the way a city would (Protomaps' schema): GSHHG's land and water and
+/// a grid of streets around `centre`, made by tippecanoe into `dir/streets.pmtiles`; returns
+/// its size in bytes.
+fn build_street_pack(dir: &std::path::Path, centre: Position) -> Result<u64> {
+    let gshhg = root().join("assets/basemap/sources/gshhg");
+    let mut roads = Vec::new();
+    // Major streets every ~220 m and minor ones every ~30 m, over ±6 km: a pack of a few MB,
+    // as a real city's is.
+    for i in -300_i32..=300 {
+        for (kind, step) in [("major_road", 0.002), ("minor_road", 0.0002)] {
+            if kind == "major_road" && i.abs() > 30 {
+                continue;
+            }
+            let d = f64::from(i) * step;
+            for line in [
+                [
+                    [centre.lon + d, centre.lat - 0.06],
+                    [centre.lon + d, centre.lat + 0.06],
+                ],
+                [
+                    [centre.lon - 0.06, centre.lat + d],
+                    [centre.lon + 0.06, centre.lat + d],
+                ],
+            ] {
+                roads.push(serde_json::json!({"type": "Feature",
+                    "properties": {"kind": kind, "kind_detail": "residential", "name": format!("Đường {i}")},
+                    "geometry": {"type": "LineString", "coordinates": line}}));
+            }
+        }
+    }
+    let roads_file = dir.join("roads.geojson");
+    std::fs::write(
+        &roads_file,
+        serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": roads}))?,
+    )?;
+    let out = dir.join("streets.pmtiles");
+    let status = std::process::Command::new(root().join("target/tools/python/bin/tippecanoe"))
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--force",
+            "--quiet",
+            "-Z10",
+            "-z15",
+            "--no-tile-size-limit",
+            "--no-feature-limit",
+        ])
+        .arg("-L")
+        .arg(format!(
+            "earth:{}",
+            gshhg.join("gshhg_f_tiengiang_land.geojson").display()
+        ))
+        .arg("-L")
+        .arg(format!(
+            "water:{}",
+            gshhg.join("gshhg_f_tiengiang_water.geojson").display()
+        ))
+        .arg("-L")
+        .arg(format!("roads:{}", roads_file.display()))
+        .status()
+        .context("tippecanoe (installed by cargo xtask setup)")?;
+    ensure!(status.success(), "tippecanoe failed");
+    Ok(std::fs::metadata(&out)?.len())
+}
+
+/// How many pixels of the map canvas are (nearly) white: the street pack's roads.
+async fn white_pixels(app: &Client) -> Result<u64> {
+    let count = app
+        .execute(
+            "const canvas = document.querySelector('#city-map canvas');
+             const copy = document.createElement('canvas');
+             copy.width = canvas.width; copy.height = canvas.height;
+             const ctx = copy.getContext('2d');
+             ctx.drawImage(canvas, 0, 0);
+             const d = ctx.getImageData(0, 0, copy.width, copy.height).data;
+             let white = 0;
+             for (let i = 0; i < d.length; i += 4) {
+               if (d[i] > 248 && d[i + 1] > 248 && d[i + 2] > 248) white++;
+             }
+             return white;",
+            vec![],
+        )
+        .await?;
+    count.as_u64().context("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_draws_offline()
+-> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let pack_dir = tmp.path().join("pack");
+    std::fs::create_dir_all(&pack_dir)?;
+    for entry in std::fs::read_dir(root().join("assets/cities/my-tho"))? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), pack_dir.join(entry.file_name()))?;
+    }
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
+    let bytes = build_street_pack(&pack_dir, pack.city.center())?;
+    eprintln!("street pack: {bytes} bytes");
+    let city_path = pack_dir.join("city.json");
+    let mut city: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&city_path)?)?;
+    city["street_pack"] = "streets.pmtiles".into();
+    std::fs::write(&city_path, serde_json::to_vec_pretty(&city)?)?;
+
+    let port = free_port()?;
+    let mut gateway = citizen_e2e::GatewayProcess::start_with_pack(
+        "debug",
+        &tmp.path().join("gw.db"),
+        port,
+        &pack_dir,
+    )?;
+    let proxy = citizen_e2e::proxy::Proxy::start(([127, 0, 0, 1], port).into()).await?;
+    // About ten seconds for the whole pack: time to stop the app half-way.
+    let rate = (bytes / 10).max(20_000);
+    proxy.throttle_down(rate);
+    let data = tmp.path().join("app");
+    let display = Display::get()?;
+    let env = |url: String| {
+        vec![
+            ("CITIZEN_GATEWAY_URL", url),
+            ("CITIZEN_DATA_DIR", data.display().to_string()),
+        ]
+    };
+
+    let driver = Driver::start(&display, binary("citizen-app", "debug")?, &env(proxy.url()))?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-map").await?;
+    first_frame(&app).await?;
+    let coarse_white = white_pixels(&app).await?;
+    let offer = wait_text(&app, "#street-download", "MB").await?;
+    eprintln!("offered: {offer}");
+    click(&app, "#street-download").await?;
+    // Progress shows, and the app is closed half-way.
+    let (done, total) = eventually(Duration::from_secs(30), "download progress", || async {
+        let Ok(bar) = app.find(fantoccini::Locator::Css("#street-progress")).await else {
+            return Ok(None);
+        };
+        let value: u64 = bar
+            .attr("value")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let max: u64 = bar
+            .attr("max")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok((value > bytes / 5 && value < max).then_some((value, max)))
+    })
+    .await?;
+    ensure!(
+        total == bytes,
+        "the bar's end is the pack's size: {total} vs {bytes}"
+    );
+    std::fs::write(
+        root().join("target/e2e/map-street-download.png"),
+        app.screenshot().await?,
+    )?;
+    app.close().await?;
+    drop(driver);
+    let before_restart = proxy.sent_down();
+    let part = std::fs::metadata(data.join("maps/streets.pmtiles.part"))?.len();
+    eprintln!(
+        "closed at {done} of {total} bytes shown; {part} on the device; {before_restart} bytes came down"
+    );
+    ensure!(
+        part >= bytes / 5 && part < bytes,
+        "the app stopped half-way: {part} of {bytes}"
+    );
+
+    // The restarted app carries on from where it stopped, and installs the pack.
+    proxy.throttle_down(0);
+    let driver = Driver::start(&display, binary("citizen-app", "debug")?, &env(proxy.url()))?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-map").await?;
+    eventually(
+        Duration::from_secs(60),
+        "the street pack installed",
+        || async { Ok(text_of(&app, "#street-installed").await?) },
+    )
+    .await?;
+    let after_restart = proxy.sent_down() - before_restart;
+    eprintln!(
+        "{after_restart} bytes came down after the restart for the {} missing",
+        bytes - part
+    );
+    // Besides the rest of the pack, only the sync's small answers come down.
+    ensure!(
+        after_restart < bytes - part + 100_000,
+        "resumed, not downloaded again: {after_restart} bytes for the {} missing",
+        bytes - part
+    );
+    let installed = data.join("maps/streets.pmtiles");
+    ensure!(
+        std::fs::metadata(&installed)?.len() == bytes,
+        "the whole pack is on the device"
+    );
+    ensure!(
+        !data.join("maps/streets.pmtiles.part").exists(),
+        "no partial file left"
+    );
+    quit(app).await?;
+    drop(driver);
+
+    // With the gateway gone, the streets are drawn from the device.
+    gateway.stop();
+    proxy.set_down(true);
+    let driver = Driver::start(&display, binary("citizen-app", "debug")?, &env(proxy.url()))?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-map").await?;
+    first_frame(&app).await?;
+    wait_text(&app, "#street-installed", "").await?;
+    ensure!(
+        text_of(&app, "#map-coarse").await?.is_none(),
+        "no 'coarse map' note any more"
+    );
+    let street_white = white_pixels(&app).await?;
+    eprintln!(
+        "white pixels: {coarse_white} on the coarse map, {street_white} with the street pack"
+    );
+    ensure!(
+        street_white > coarse_white + 2_000,
+        "the streets are drawn offline ({coarse_white} → {street_white} white pixels)"
+    );
+    app.execute(
+        "document.getElementById('city-map').scrollIntoView()",
+        vec![],
+    )
+    .await?;
+    std::fs::write(
+        root().join("target/e2e/map-streets.png"),
+        app.screenshot().await?,
+    )?;
+    quit(app).await?;
+    Ok(())
+}

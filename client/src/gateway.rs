@@ -190,6 +190,76 @@ impl Gateway {
             .await
     }
 
+    /// The street-level map the gateway offers; `None` when it has none (404).
+    pub async fn street_pack_offer(
+        &self,
+    ) -> Result<Option<citizen_core::views::StreetPackOffer>, GatewayError> {
+        let request = self
+            .http
+            .get(format!("{}/api/v1/map/street-pack", self.base));
+        match self.answer(request, Progress::new()).await {
+            Ok(offer) => Ok(Some(offer)),
+            Err(GatewayError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the bytes of the gateway's file at `path` into `file` from byte `from` on,
+    /// asking for the rest only (`Range`, RFC 9110 14.2); when the gateway sends the whole
+    /// file instead, `file` is written from its start. `on_bytes` hears the file's length
+    /// after each piece. Returns the file's length at the end. Gives up, keeping what
+    /// arrived, when the link goes silent.
+    pub async fn download(
+        &self,
+        path: &str,
+        from: u64,
+        file: &mut tokio::fs::File,
+        mut on_bytes: impl FnMut(u64),
+    ) -> Result<u64, GatewayError> {
+        use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if from > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let silent = |_| GatewayError::Silent(self.silence);
+        let io = |e: std::io::Error| GatewayError::Decode(format!("writing the download: {e}"));
+        let mut response = tokio::time::timeout(self.silence, request.send())
+            .await
+            .map_err(silent)?
+            .map_err(GatewayError::Unreachable)?;
+        let status = response.status().as_u16();
+        let mut length = match status {
+            206 => from,
+            200 => {
+                file.set_len(0).await.map_err(io)?;
+                0
+            }
+            _ => {
+                let body = response.text().await.unwrap_or_default();
+                return Err(GatewayError::Status {
+                    status,
+                    body,
+                    retry_after_ms: None,
+                });
+            }
+        };
+        file.seek(std::io::SeekFrom::Start(length))
+            .await
+            .map_err(io)?;
+        while let Some(piece) = tokio::time::timeout(self.silence, response.chunk())
+            .await
+            .map_err(silent)?
+            .map_err(GatewayError::Unreachable)?
+        {
+            file.write_all(&piece).await.map_err(io)?;
+            length += piece.len() as u64;
+            on_bytes(length);
+        }
+        file.flush().await.map_err(io)?;
+        file.sync_data().await.map_err(io)?;
+        Ok(length)
+    }
+
     pub async fn submit_report(
         &self,
         report: &ReportSubmission,

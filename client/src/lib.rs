@@ -11,6 +11,7 @@ pub mod photo;
 pub mod reports;
 pub mod salvage;
 pub mod store;
+pub mod street_pack;
 pub mod syncer;
 
 pub use config::AppConfig;

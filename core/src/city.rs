@@ -44,6 +44,11 @@ pub struct CityInfo {
     pub wifi_session_minutes: u32,
     pub report_handling_working_days: u32,
     pub attribution: String,
+    /// The file name, in the city pack's folder, of a street-level PMTiles pack in
+    /// Protomaps' basemap schema that the gateway offers for download; none when the city has
+    /// no street extract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_pack: Option<String>,
 }
 
 impl CityInfo {
@@ -474,6 +479,20 @@ impl CityPack {
             id: id.to_owned(),
             message,
         };
+        // The street pack is a file beside city.json: a plain name, never a path.
+        if let Some(name) = &self.city.street_pack {
+            let plain = !name.is_empty()
+                && !name.starts_with('.')
+                && !name.contains(['/', '\\', ':'])
+                && name.ends_with(".pmtiles");
+            if !plain {
+                return Err(invalid(
+                    files::CITY,
+                    "street_pack",
+                    format!("{name:?} must be a file name ending in .pmtiles, beside city.json"),
+                ));
+            }
+        }
         let located = self
             .places
             .iter()
@@ -618,5 +637,26 @@ mod tests {
         let err = CityPack::parse(src).expect_err("nothing lies inside the tiny box");
         assert!(matches!(err, PackError::Invalid { .. }), "{err}");
         assert!(err.to_string().contains("outside bbox"), "{err}");
+    }
+
+    #[test]
+    fn a_street_pack_is_a_file_beside_city_json() {
+        let city: CityInfo = serde_json::from_str(default_pack_sources().city).expect("city.json");
+        for (name, ok) in [
+            ("streets.pmtiles", true),
+            ("../secrets.pmtiles", false),
+            ("/etc/passwd", false),
+            ("streets.zip", false),
+        ] {
+            let with = CityInfo {
+                street_pack: Some(name.into()),
+                ..city.clone()
+            };
+            let text = serde_json::to_string(&with).expect("serialises");
+            let mut src = default_pack_sources();
+            src.city = &text;
+            let parsed = CityPack::parse(src);
+            assert_eq!(parsed.is_ok(), ok, "{name}: {parsed:?}");
+        }
     }
 }

@@ -743,3 +743,33 @@ mod link_tests {
         assert!(directions_link(None, to, false).contains("to=10.370100%2C106.342500"));
     }
 }
+
+/// The street-level map a gateway offers (`GET /api/v1/map/street-pack`): a PMTiles file
+/// in Protomaps' basemap schema, fetched from `url` (relative to the gateway; byte ranges
+/// allowed, so a broken download resumes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreetPackOffer {
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the whole file, lower-case hex: the download is checked against it.
+    pub sha256: String,
+    /// Path of the file on the gateway.
+    pub url: String,
+}
+
+/// Where the device stands with the street-level map: shown on the map screen.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StreetPackStatus {
+    /// Installed on the device and drawn.
+    pub installed: bool,
+    /// What the gateway offers, when it was reached and offers one.
+    pub offer: Option<StreetPackOffer>,
+    /// A download is running.
+    pub downloading: bool,
+    /// Bytes on the device so far, of `total`.
+    pub done: u64,
+    pub total: u64,
+    /// Why the last download stopped (unreachable, checksum mismatch…), for the screen.
+    pub problem: Option<String>,
+}

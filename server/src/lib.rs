@@ -44,6 +44,8 @@ pub struct AppState {
     /// Letters before a tracking code's number, from the city's id (`my-tho` → `MT`).
     pub code_prefix: String,
     pub public_url: String,
+    /// The street-level map the city pack names, if any.
+    pub street_pack: Option<Arc<routes::map::StreetPack>>,
 }
 
 impl AppState {
@@ -119,6 +121,14 @@ impl Application {
             let added = simulate::backfill(&store, now_ms()).await?;
             tracing::info!(added, "simulated readings back-filled");
         }
+        let street_pack = match &pack.city.street_pack {
+            Some(name) => {
+                let measured = routes::map::StreetPack::measure(config.city_pack.join(name))?;
+                tracing::info!(bytes = measured.offer.bytes, sha256 = %measured.offer.sha256, "street pack on offer");
+                Some(Arc::new(measured))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let public_url = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -129,6 +139,7 @@ impl Application {
             code_prefix: code_prefix(&pack.city.id),
             pack: Arc::new(pack),
             public_url,
+            street_pack,
         };
         let router = routes::router()
             // A bug that panics in a handler answers 500 with a log line, not a dropped

@@ -65,7 +65,13 @@ fn main() {
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
             app.manage(commands::Shell { store, sync });
-            app.manage(map::MapFiles(open_basemap(app)));
+            let basemap = open_basemap(app);
+            app.manage(map::StreetPacks::start(
+                &config.data_dir.join("maps"),
+                Gateway::new(&config.gateway_url),
+                basemap.clone(),
+            ));
+            app.manage(map::MapFiles(basemap));
             Ok(())
         })
         // The window takes the keyboard once its page is shown, so the focus shows at once.
@@ -90,6 +96,8 @@ fn main() {
             map::device_position,
             map::set_device_position,
             map::nearby,
+            map::street_pack_status,
+            map::download_street_pack,
             commands::get_lang,
             commands::set_lang,
             reports::report_categories,

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use citizen_client::basemap::{Basemap, MapInfo};
-use citizen_core::views::{self, DevicePosition, Found, MapGroup, MapPoint, Origin};
+use citizen_core::views::{
+    self, DevicePosition, Found, MapGroup, MapPoint, Origin, StreetPackOffer, StreetPackStatus,
+};
 use citizen_core::{AppError, ErrorCode, Position};
 use tauri::http::{Request, Response, header};
 use tauri::{Manager, Runtime, State, UriSchemeContext, UriSchemeResponder};
@@ -127,4 +129,169 @@ pub async fn nearby(
         .nearby(origin.position, &groups, limit.min(200))
         .await
         .map_err(storage)
+}
+
+/// The street-level map's download, shared by the commands and the task that runs it.
+pub struct StreetPacks {
+    files: citizen_client::street_pack::StreetPackFiles,
+    gateway: citizen_client::Gateway,
+    basemap: Option<Arc<Basemap>>,
+    status: Arc<std::sync::Mutex<StreetPackStatus>>,
+}
+
+/// The translation key that says why a street pack download stopped.
+fn problem_key(error: &citizen_client::street_pack::StreetPackError) -> &'static str {
+    use citizen_client::street_pack::StreetPackError as E;
+    match error {
+        E::Gateway(_) => "street-problem-offline",
+        E::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => "street-problem-full",
+        E::Io(_) => "street-problem-storage",
+        E::Checksum { .. } | E::NotPmtiles(_) => "street-problem-damaged",
+    }
+}
+
+impl StreetPacks {
+    /// Uses the installed pack, if any, and resumes a download a restart interrupted.
+    pub fn start(
+        maps_dir: &std::path::Path,
+        gateway: citizen_client::Gateway,
+        basemap: Option<Arc<Basemap>>,
+    ) -> Arc<StreetPacks> {
+        let packs = Arc::new(StreetPacks {
+            files: citizen_client::street_pack::StreetPackFiles::new(maps_dir),
+            gateway,
+            basemap,
+            status: Arc::default(),
+        });
+        if let Some(path) = packs.files.installed() {
+            let packs = packs.clone();
+            tauri::async_runtime::block_on(async move {
+                match citizen_client::basemap::TilePack::open(&path).await {
+                    Ok(pack) => {
+                        if let Some(map) = &packs.basemap {
+                            map.set_streets(Some(pack)).await;
+                        }
+                        packs.set(|s| s.installed = true);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "the installed street pack is unreadable")
+                    }
+                }
+            });
+        } else if let Some((offer, done)) = packs.files.partial() {
+            packs.set(|s| {
+                s.done = done;
+                s.total = offer.bytes;
+            });
+            tracing::info!(
+                done,
+                total = offer.bytes,
+                "street pack download interrupted: resuming"
+            );
+            packs.clone().spawn_download();
+        }
+        packs
+    }
+
+    fn set(&self, change: impl FnOnce(&mut StreetPackStatus)) {
+        if let Ok(mut status) = self.status.lock() {
+            change(&mut status);
+        }
+    }
+
+    fn status(&self) -> StreetPackStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Asks the gateway what it offers now; an unreachable gateway leaves the last answer.
+    async fn refresh_offer(&self) -> Option<StreetPackOffer> {
+        match self.gateway.street_pack_offer().await {
+            Ok(offer) => {
+                self.set(|s| s.offer = offer.clone());
+                offer
+            }
+            Err(error) => {
+                tracing::info!(%error, "street pack offer: gateway not reached");
+                self.status().offer
+            }
+        }
+    }
+
+    /// Starts the download in the background unless one runs.
+    fn spawn_download(self: Arc<Self>) {
+        let mut already = false;
+        self.set(|s| {
+            already = s.downloading;
+            s.downloading = true;
+            s.problem = None;
+        });
+        if already {
+            return;
+        }
+        tauri::async_runtime::spawn(async move {
+            let Some(offer) = self.refresh_offer().await else {
+                self.set(|s| {
+                    s.downloading = false;
+                    s.problem = Some("street-problem-offline".into());
+                });
+                return;
+            };
+            let status = self.status.clone();
+            let outcome = self
+                .files
+                .download(&self.gateway, &offer, |done, total| {
+                    if let Ok(mut s) = status.lock() {
+                        s.done = done;
+                        s.total = total;
+                    }
+                })
+                .await;
+            let opened = match outcome {
+                Ok(path) => citizen_client::basemap::TilePack::open(&path)
+                    .await
+                    .map_err(|e| {
+                        citizen_client::street_pack::StreetPackError::NotPmtiles(e.to_string())
+                    }),
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(pack) => {
+                    if let Some(map) = &self.basemap {
+                        map.set_streets(Some(pack)).await;
+                    }
+                    self.set(|s| {
+                        s.installed = true;
+                        s.downloading = false;
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "street pack download stopped");
+                    self.set(|s| {
+                        s.downloading = false;
+                        s.problem = Some(problem_key(&error).into());
+                    });
+                }
+            }
+        });
+    }
+}
+
+/// Where the street-level map stands; with `refresh`, the gateway is asked what it offers.
+#[tauri::command]
+pub async fn street_pack_status(
+    packs: State<'_, Arc<StreetPacks>>,
+    refresh: bool,
+) -> Answer<StreetPackStatus> {
+    let status = packs.status();
+    if refresh && !status.installed && !status.downloading {
+        packs.refresh_offer().await;
+    }
+    Ok(packs.status())
+}
+
+/// Downloads the street-level map in the background (resuming what is here); progress shows
+/// in [`street_pack_status`].
+#[tauri::command]
+pub fn download_street_pack(packs: State<'_, Arc<StreetPacks>>) {
+    packs.inner().clone().spawn_download();
 }

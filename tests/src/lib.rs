@@ -121,6 +121,16 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `citizen-server` on `port` with the database at `db` and the Mỹ Tho pack.
     pub fn start(profile: &str, db: &Path, port: u16) -> Result<GatewayProcess> {
+        Self::start_with_pack(profile, db, port, &root().join("assets/cities/my-tho"))
+    }
+
+    /// Starts `citizen-server` with the city pack in `pack`.
+    pub fn start_with_pack(
+        profile: &str,
+        db: &Path,
+        port: u16,
+        pack: &Path,
+    ) -> Result<GatewayProcess> {
         let database_url = format!("sqlite://{}", db.display());
         let mut child = Command::new(binary("citizen-server", profile)?)
             .arg("--listen")
@@ -128,7 +138,7 @@ impl GatewayProcess {
             .arg("--database")
             .arg(&database_url)
             .arg("--city-pack")
-            .arg(root().join("assets/cities/my-tho"))
+            .arg(pack)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

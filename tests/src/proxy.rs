@@ -1,6 +1,6 @@
 //! A fault-injecting TCP proxy for tests: forwards loopback connections to an upstream and
 //! can refuse connections, cut every connection after a number of bytes has gone up, slow the
-//! uplink to a rate, swallow everything and never answer, or refuse HTTP request bodies over
+//! uplink or the downlink to a rate, swallow everything and never answer, or refuse HTTP request bodies over
 //! a size with 413, as a reverse proxy with a body limit does.
 
 use std::net::SocketAddr;
@@ -27,6 +27,10 @@ struct Faults {
     silent: AtomicBool,
     /// Largest HTTP request body let through (0: any).
     body_limit: AtomicU64,
+    /// Downlink rate in bytes per second (0: as fast as loopback).
+    down_rate: AtomicU64,
+    /// Bytes that came down from the upstream, in all.
+    sent_down: AtomicU64,
 }
 
 /// The proxy; it stops when dropped.
@@ -75,6 +79,18 @@ impl Proxy {
         self.faults
             .up_rate
             .store(bytes_per_second, Ordering::SeqCst);
+    }
+
+    /// Slows the downlink to `bytes_per_second` (0: no limit), as on a weak mobile link.
+    pub fn throttle_down(&self, bytes_per_second: u64) {
+        self.faults
+            .down_rate
+            .store(bytes_per_second, Ordering::SeqCst);
+    }
+
+    /// Bytes that came down from the upstream so far.
+    pub fn sent_down(&self) -> u64 {
+        self.faults.sent_down.load(Ordering::SeqCst)
     }
 
     /// While silent, the proxy takes every byte sent to it and answers nothing, as a server
@@ -189,10 +205,23 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
     let down = async {
         let mut buf = vec![0_u8; 16 * 1024];
         loop {
-            let n = match server_read.read(&mut buf).await {
+            let rate = faults.down_rate.load(Ordering::SeqCst);
+            let most = if rate > 0 {
+                usize::try_from(rate / 10)
+                    .unwrap_or(buf.len())
+                    .clamp(1, buf.len())
+            } else {
+                buf.len()
+            };
+            let n = match server_read.read(&mut buf[..most]).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if rate > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(n as f64 / rate as f64))
+                    .await;
+            }
+            faults.sent_down.fetch_add(n as u64, Ordering::SeqCst);
             if client_write
                 .lock()
                 .await

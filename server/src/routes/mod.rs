@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod input;
+pub mod map;
 pub mod open311;
 pub mod openapi;
 pub mod reports;
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/api/v1/sync", get(sync::sync))
+        .route("/api/v1/map/street-pack", get(map::offer))
+        .route(map::FILE_PATH, get(map::file))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/reports", post(reports::submit))
         .route("/api/v1/reports/{id}", get(reports::get))

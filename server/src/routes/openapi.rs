@@ -15,13 +15,13 @@ use utoipa::OpenApi;
 use crate::AppState;
 
 use crate::error::ApiErrorBody;
-use crate::routes::{health, open311, reports, staff, sync, uploads};
+use crate::routes::{health, map, open311, reports, staff, sync, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, readings, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments."),
     paths(
-        health::health, sync::sync, openapi_json,
+        health::health, sync::sync, openapi_json, map::offer, map::file,
         reports::submit, reports::get, reports::support, reports::photo,
         uploads::start, uploads::state, uploads::append,
         staff::queue, staff::change_status,
@@ -32,6 +32,7 @@ use crate::routes::{health, open311, reports, staff, sync, uploads};
     modifiers(&StaffToken),
     tags(
         (name = "gateway"), (name = "sync"),
+        (name = "map", description = "The city's street-level map for offline use"),
         (name = "reports", description = "Residents' field issue reports"),
         (name = "uploads", description = "Resumable photo uploads"),
         (name = "staff", description = "Departments' queues, behind a bearer token"),

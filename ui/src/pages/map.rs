@@ -5,7 +5,9 @@
 use citizen_core::Position;
 use citizen_core::i18n::Value;
 use citizen_core::report::PositionSource;
-use citizen_core::views::{Found, FoundKind, MapGroup, MapPoint, Origin, Overview};
+use citizen_core::views::{
+    Found, FoundKind, MapGroup, MapPoint, Origin, Overview, StreetPackStatus,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -92,65 +94,106 @@ pub fn MapScreen() -> impl IntoView {
         });
     };
 
-    // The map itself: drawn once the basemap and the city are known.
+    // The map itself: drawn once the basemap and the city are known, and again when the
+    // street pack arrives.
     let lang = locale.lang_untracked().code();
-    spawn_local(async move {
-        let map_info = match invoke::<_, MapInfo>("map_info", &NoArgs {}).await {
-            Ok(i) => i,
-            Err(e) => {
-                no_map.set(Some(NoMap::NoBasemap(e.message)));
-                return;
+    let draw = move || {
+        spawn_local(async move {
+            if map.with_value(Option::is_some) {
+                ready.set(false);
+                map.set_value(None);
+                if let Some(element) = document().get_element_by_id("city-map") {
+                    let _ = element.remove_attribute("data-first-frame-ms");
+                }
             }
-        };
-        let start = invoke::<_, Option<Origin>>("origin", &NoArgs {})
-            .await
-            .ok()
-            .flatten();
-        let city = invoke::<_, Option<Overview>>("overview", &NoArgs {})
-            .await
-            .ok()
-            .flatten();
-        let center = start
-            .map(|o| o.position)
-            .or(city.as_ref().map(|o| o.city.center()));
-        let Some(center) = center else {
-            no_map.set(Some(NoMap::Failed("no city data".into())));
-            return;
-        };
-        let view = View {
-            center,
-            zoom: 13.0,
-            bounds: Some(map_info.bounds),
-        };
-        info.set(Some(map_info));
-        let drawn = CityMap::new("city-map", view, lang, move |tap| match tap {
-            Tap::Ground(at) if setting.get_untracked() => set_position(at),
-            Tap::Point { kind, id, at } => {
-                if setting.get_untracked() {
-                    set_position(at);
+            let map_info = match invoke::<_, MapInfo>("map_info", &NoArgs {}).await {
+                Ok(i) => i,
+                Err(e) => {
+                    no_map.set(Some(NoMap::NoBasemap(e.message)));
                     return;
                 }
-                let kind = match kind.as_str() {
-                    "hotspot" => FoundKind::Hotspot,
-                    _ => FoundKind::Place,
-                };
-                selected.0.set(Some((kind, id)));
-                nav.0.set(Page::Details);
+            };
+            let start = invoke::<_, Option<Origin>>("origin", &NoArgs {})
+                .await
+                .ok()
+                .flatten();
+            let city = invoke::<_, Option<Overview>>("overview", &NoArgs {})
+                .await
+                .ok()
+                .flatten();
+            let center = start
+                .map(|o| o.position)
+                .or(city.as_ref().map(|o| o.city.center()));
+            let Some(center) = center else {
+                no_map.set(Some(NoMap::Failed("no city data".into())));
+                return;
+            };
+            let view = View {
+                center,
+                zoom: 13.0,
+                bounds: Some(map_info.bounds),
+            };
+            info.set(Some(map_info));
+            let drawn = CityMap::new("city-map", view, lang, move |tap| match tap {
+                Tap::Ground(at) if setting.get_untracked() => set_position(at),
+                Tap::Point { kind, id, at } => {
+                    if setting.get_untracked() {
+                        set_position(at);
+                        return;
+                    }
+                    let kind = match kind.as_str() {
+                        "hotspot" => FoundKind::Hotspot,
+                        _ => FoundKind::Place,
+                    };
+                    selected.0.set(Some((kind, id)));
+                    nav.0.set(Page::Details);
+                }
+                Tap::Ground(_) | Tap::Cluster => {}
+            })
+            .await;
+            match drawn {
+                Ok(m) => {
+                    map.set_value(Some(m));
+                    ready.set(true);
+                }
+                Err(reason) => {
+                    leptos::logging::log!("no map ({reason:?}): the list stands in");
+                    no_map.set(Some(reason));
+                }
             }
-            Tap::Ground(_) | Tap::Cluster => {}
         })
-        .await;
-        match drawn {
-            Ok(m) => {
-                map.set_value(Some(m));
-                ready.set(true);
-            }
-            Err(reason) => {
-                leptos::logging::log!("no map ({reason:?}): the list stands in");
-                no_map.set(Some(reason));
-            }
+    };
+    draw();
+
+    // The street-level map: offered by the gateway, downloaded on request, drawn once here.
+    let tick = crate::app::ticker(500);
+    let asked = RwSignal::new(false);
+    let streets = LocalResource::new(move || {
+        tick.track();
+        let refresh = !asked.get_untracked();
+        asked.set(true);
+        async move {
+            invoke::<_, StreetPackStatus>("street_pack_status", &Refresh { refresh })
+                .await
+                .ok()
         }
     });
+    let was_installed = StoredValue::new(None::<bool>);
+    Effect::new(move |_| {
+        let Some(Some(status)) = streets.get() else {
+            return;
+        };
+        let before = was_installed.get_value();
+        was_installed.set_value(Some(status.installed));
+        if before == Some(false) && status.installed {
+            draw();
+        }
+    });
+    let download = move |_| {
+        spawn_local(async move {
+            let _ = invoke::<_, ()>("download_street_pack", &NoArgs {}).await;
+        });
+    };
 
     // The points of the layers turned on.
     Effect::new(move |_| {
@@ -213,6 +256,7 @@ pub fn MapScreen() -> impl IntoView {
             <Show when=move || info.with(|i| i.as_ref().is_some_and(|i| i.coarse))>
                 <p id="map-coarse" class="note">{move || locale.t("map-coarse")}</p>
             </Show>
+            {move || streets.get().flatten().map(|s| street_pack_view(s, locale, download))}
             {move || route.0.get().map(|(_, name)| view! {
                 <p id="route-note" class="note">
                     {move || locale.t_args("map-route-to", &[("name", Value::from(name.clone()))])}
@@ -255,6 +299,49 @@ pub fn MapScreen() -> impl IntoView {
             </Transition>
         </main>
     }
+}
+
+#[derive(Serialize)]
+struct Refresh {
+    refresh: bool,
+}
+
+/// The street pack's line under the coarse-map note: the offer, the progress, the problem,
+/// or that it is installed.
+fn street_pack_view(
+    status: StreetPackStatus,
+    locale: Locale,
+    download: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+) -> AnyView {
+    if status.installed {
+        return view! { <p id="street-installed" class="note">{move || locale.t("street-installed")}</p> }
+            .into_any();
+    }
+    if status.downloading {
+        let (done, total) = (status.done, status.total.max(1));
+        let percent = done * 100 / total;
+        return view! {
+            <div class="street-pack">
+                <label for="street-progress">{move || locale.t("street-downloading")}</label>
+                <progress id="street-progress" max=total.to_string() value=done.to_string()></progress>
+                <span class="note">{format!("{percent} %")}</span>
+            </div>
+        }
+        .into_any();
+    }
+    let Some(offer) = status.offer else {
+        return ().into_any();
+    };
+    let megabytes = format!("{:.1}", offer.bytes as f64 / 1_000_000.0);
+    view! {
+        <div class="street-pack">
+            {status.problem.map(|key| view! { <p id="street-problem" class="note">{move || locale.t(&key)}</p> })}
+            <button id="street-download" on:click=download>
+                {move || locale.t_args("street-download", &[("megabytes", Value::from(megabytes.clone()))])}
+            </button>
+        </div>
+    }
+    .into_any()
 }
 
 #[component]
