@@ -138,6 +138,7 @@ pub struct Basemap {
     dir: PathBuf,
     coarse: TilePack,
     streets: RwLock<Option<Arc<TilePack>>>,
+    online: RwLock<Option<Arc<crate::tile_cache::OnlineTiles>>>,
 }
 
 /// The credit line the map shows: every source of the drawn data.
@@ -157,12 +158,19 @@ impl Basemap {
             dir: dir.to_owned(),
             coarse,
             streets: RwLock::new(None),
+            online: RwLock::new(None),
         })
     }
 
     /// Uses `pack` before the coarse pack for every tile it holds.
     pub async fn set_streets(&self, pack: Option<TilePack>) {
         *self.streets.write().await = pack.map(Arc::new);
+    }
+
+    /// Uses `source`'s tiles (through its cache) where no street pack is installed, before
+    /// the coarse pack; `None` stops asking it.
+    pub async fn set_online(&self, source: Option<crate::tile_cache::OnlineTiles>) {
+        *self.online.write().await = source.map(Arc::new);
     }
 
     /// Which packs are drawn.
@@ -211,11 +219,16 @@ impl Basemap {
         }
     }
 
-    /// The tile from the street pack where it has one, else from the coarse pack.
+    /// The tile from the street pack where it has one, else from the online source (or
+    /// its cache), else from the coarse pack.
     pub async fn tile(&self, z: u8, x: u32, y: u32) -> Option<Vec<u8>> {
         let streets = self.streets.read().await.clone();
-        if let Some(streets) = streets
-            && let Some(tile) = streets.tile(z, x, y).await
+        if let Some(streets) = streets {
+            if let Some(tile) = streets.tile(z, x, y).await {
+                return Some(tile);
+            }
+        } else if let Some(online) = self.online.read().await.clone()
+            && let Some(tile) = online.tile(z, x, y, crate::syncer::now_ms()).await
         {
             return Some(tile);
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 pub const ENV_GATEWAY_URL: &str = "CITIZEN_GATEWAY_URL";
 pub const ENV_DATA_DIR: &str = "CITIZEN_DATA_DIR";
 pub const ENV_SYNC_INTERVAL: &str = "CITIZEN_SYNC_INTERVAL_SECS";
+pub const ENV_TILE_CACHE_MB: &str = "CITIZEN_TILE_CACHE_MB";
 pub const CONFIG_FILE: &str = "citizen.toml";
 pub const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8080";
 
@@ -15,6 +16,8 @@ pub struct AppConfig {
     pub gateway_url: String,
     pub data_dir: PathBuf,
     pub sync_interval: Duration,
+    /// Most bytes the cache of map tiles seen online may hold.
+    pub tile_cache_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,6 +33,7 @@ pub enum ConfigError {
 struct FileSettings {
     gateway_url: Option<String>,
     sync_interval_secs: Option<u64>,
+    tile_cache_mb: Option<u64>,
 }
 
 impl AppConfig {
@@ -43,6 +47,7 @@ impl AppConfig {
         let mut config = AppConfig {
             gateway_url: DEFAULT_GATEWAY_URL.to_owned(),
             sync_interval: Duration::from_secs(30),
+            tile_cache_bytes: crate::tile_cache::DEFAULT_MAX_BYTES,
             data_dir,
         };
         let file = config.data_dir.join(CONFIG_FILE);
@@ -58,12 +63,18 @@ impl AppConfig {
             if let Some(secs) = settings.sync_interval_secs {
                 config.set("sync_interval_secs", &secs.to_string())?;
             }
+            if let Some(mb) = settings.tile_cache_mb {
+                config.set("tile_cache_mb", &mb.to_string())?;
+            }
         }
         if let Some(url) = env(ENV_GATEWAY_URL) {
             config.set("gateway_url", &url)?;
         }
         if let Some(secs) = env(ENV_SYNC_INTERVAL) {
             config.set("sync_interval_secs", &secs)?;
+        }
+        if let Some(mb) = env(ENV_TILE_CACHE_MB) {
+            config.set("tile_cache_mb", &mb)?;
         }
         Ok(config)
     }
@@ -88,6 +99,12 @@ impl AppConfig {
                     return Err(bad("must be at least 1"));
                 }
                 self.sync_interval = Duration::from_secs(secs);
+            }
+            "tile_cache_mb" => {
+                let mb: u64 = value
+                    .parse()
+                    .map_err(|_| bad("must be a whole number of megabytes"))?;
+                self.tile_cache_bytes = mb.saturating_mul(1024 * 1024);
             }
             _ => return Err(bad("unknown setting")),
         }

@@ -13,6 +13,7 @@ pub mod salvage;
 pub mod store;
 pub mod street_pack;
 pub mod syncer;
+pub mod tile_cache;
 
 pub use config::AppConfig;
 pub use gateway::Gateway;

@@ -49,6 +49,11 @@ pub struct CityInfo {
     /// no street extract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub street_pack: Option<String>,
+    /// A vector tile source (`https://…/{z}/{x}/{y}`, Protomaps' schema) whose tiles the app
+    /// keeps as the resident views them; the gateway's street pack when not set. Only name a
+    /// server whose terms allow apps to cache what they show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tile_source: Option<String>,
 }
 
 impl CityInfo {

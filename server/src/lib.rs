@@ -123,7 +123,7 @@ impl Application {
         }
         let street_pack = match &pack.city.street_pack {
             Some(name) => {
-                let measured = routes::map::StreetPack::measure(config.city_pack.join(name))?;
+                let measured = routes::map::StreetPack::open(config.city_pack.join(name)).await?;
                 tracing::info!(bytes = measured.offer.bytes, sha256 = %measured.offer.sha256, "street pack on offer");
                 Some(Arc::new(measured))
             }

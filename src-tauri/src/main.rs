@@ -64,12 +64,18 @@ fn main() {
                 Syncer::new(store.clone(), Gateway::new(&config.gateway_url), config.sync_interval);
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
+            let tile_source = tauri::async_runtime::block_on(store.city())
+                .ok()
+                .flatten()
+                .and_then(|c| c.tile_source);
             app.manage(commands::Shell { store, sync });
             let basemap = open_basemap(app);
             app.manage(map::StreetPacks::start(
                 &config.data_dir.join("maps"),
-                Gateway::new(&config.gateway_url),
+                &config.gateway_url,
                 basemap.clone(),
+                tile_source,
+                config.tile_cache_bytes,
             ));
             app.manage(map::MapFiles(basemap));
             Ok(())

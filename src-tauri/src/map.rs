@@ -135,8 +135,13 @@ pub async fn nearby(
 pub struct StreetPacks {
     files: citizen_client::street_pack::StreetPackFiles,
     gateway: citizen_client::Gateway,
+    gateway_url: String,
     basemap: Option<Arc<Basemap>>,
     status: Arc<std::sync::Mutex<StreetPackStatus>>,
+    /// Tiles seen online, kept for offline use.
+    cache: Option<citizen_client::tile_cache::TileCache>,
+    /// The city pack's own tile source, if it names one.
+    tile_source: Option<String>,
 }
 
 /// The translation key that says why a street pack download stopped.
@@ -151,18 +156,39 @@ fn problem_key(error: &citizen_client::street_pack::StreetPackError) -> &'static
 }
 
 impl StreetPacks {
-    /// Uses the installed pack, if any, and resumes a download a restart interrupted.
+    /// Uses the installed pack, if any, resumes a download a restart interrupted, and caches
+    /// the tiles of the online source (the city pack's `tile_source`, else the gateway's
+    /// street pack) as the map shows them, up to `cache_bytes`.
     pub fn start(
         maps_dir: &std::path::Path,
-        gateway: citizen_client::Gateway,
+        gateway_url: &str,
         basemap: Option<Arc<Basemap>>,
+        tile_source: Option<String>,
+        cache_bytes: u64,
     ) -> Arc<StreetPacks> {
+        let cache = tauri::async_runtime::block_on(citizen_client::tile_cache::TileCache::open(
+            &maps_dir.join("tiles.db"),
+            cache_bytes,
+        ));
+        let cache = match cache {
+            Ok(cache) => Some(cache),
+            Err(error) => {
+                tracing::error!(%error, "no tile cache: tiles seen online are not kept");
+                None
+            }
+        };
         let packs = Arc::new(StreetPacks {
             files: citizen_client::street_pack::StreetPackFiles::new(maps_dir),
-            gateway,
+            gateway: citizen_client::Gateway::new(gateway_url),
+            gateway_url: gateway_url.trim_end_matches('/').to_owned(),
             basemap,
             status: Arc::default(),
+            cache,
+            tile_source,
         });
+        if let Some(source) = packs.tile_source.clone() {
+            tauri::async_runtime::block_on(packs.use_online(&source));
+        }
         if let Some(path) = packs.files.installed() {
             let packs = packs.clone();
             tauri::async_runtime::block_on(async move {
@@ -189,8 +215,26 @@ impl StreetPacks {
                 "street pack download interrupted: resuming"
             );
             packs.clone().spawn_download();
+        } else if packs.tile_source.is_none() {
+            // Whether the gateway has street tiles to cache as the resident looks around.
+            let packs = packs.clone();
+            tauri::async_runtime::spawn(async move {
+                packs.refresh_offer().await;
+            });
         }
         packs
+    }
+
+    /// Reads tiles from `template` through the cache while no street pack is installed.
+    async fn use_online(&self, template: &str) {
+        if let (Some(map), Some(cache)) = (&self.basemap, &self.cache) {
+            let online = citizen_client::tile_cache::OnlineTiles::new(template, cache.clone());
+            map.set_online(Some(online)).await;
+            tracing::info!(
+                source = template,
+                "tiles seen online are kept for offline use"
+            );
+        }
     }
 
     fn set(&self, change: impl FnOnce(&mut StreetPackStatus)) {
@@ -207,7 +251,15 @@ impl StreetPacks {
     async fn refresh_offer(&self) -> Option<StreetPackOffer> {
         match self.gateway.street_pack_offer().await {
             Ok(offer) => {
+                let had = self.status().offer.is_some();
                 self.set(|s| s.offer = offer.clone());
+                if offer.is_some() && !had && self.tile_source.is_none() {
+                    let template = format!(
+                        "{}/api/v1/map/tiles/{{z}}/{{x}}/{{y}}.mvt",
+                        self.gateway_url
+                    );
+                    self.use_online(&template).await;
+                }
                 offer
             }
             Err(error) => {

@@ -17,17 +17,33 @@ use crate::error::ApiError;
 /// Where the street pack's file is served.
 pub const FILE_PATH: &str = "/api/v1/map/street-pack.pmtiles";
 
-/// The street pack the city pack names, measured once at start.
-#[derive(Debug)]
+/// The street pack the city pack names, measured once at start and open for tile reads.
 pub struct StreetPack {
     pub path: PathBuf,
     pub offer: StreetPackOffer,
+    reader: pmtiles::AsyncPmTilesReader<pmtiles::MmapBackend>,
+    /// Highest zoom of its tiles.
+    pub max_zoom: u8,
 }
 
 impl StreetPack {
-    /// Reads the file once for its size and SHA-256. Errors: the file is missing or
-    /// unreadable (named in the message).
-    pub fn measure(path: PathBuf) -> anyhow::Result<StreetPack> {
+    /// Reads the file once for its size and SHA-256 and opens it as PMTiles. Errors: the
+    /// file is missing, unreadable or not PMTiles v3 (named in the message).
+    pub async fn open(path: PathBuf) -> anyhow::Result<StreetPack> {
+        let (path, offer) = tokio::task::spawn_blocking(move || Self::measure(path)).await??;
+        let reader = pmtiles::AsyncPmTilesReader::new_with_path(&path)
+            .await
+            .map_err(|e| anyhow::anyhow!("street pack {}: not PMTiles v3: {e}", path.display()))?;
+        let max_zoom = reader.get_header().max_zoom;
+        Ok(StreetPack {
+            path,
+            offer,
+            reader,
+            max_zoom,
+        })
+    }
+
+    fn measure(path: PathBuf) -> anyhow::Result<(PathBuf, StreetPackOffer)> {
         use anyhow::Context as _;
         use std::io::Read as _;
         let mut file = std::fs::File::open(&path)
@@ -50,14 +66,14 @@ impl StreetPack {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        Ok(StreetPack {
+        Ok((
             path,
-            offer: StreetPackOffer {
+            StreetPackOffer {
                 bytes,
                 sha256,
                 url: FILE_PATH.into(),
             },
-        })
+        ))
     }
 }
 
@@ -97,4 +113,53 @@ async fn serve(pack: Arc<StreetPack>, request: Request) -> Response {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     }
+}
+
+/// One vector tile of the street pack, uncompressed (Mapbox Vector Tile 2.1): the tile
+/// source apps cache from as residents look at the map. 204 where the pack has no tile.
+#[utoipa::path(get, path = "/api/v1/map/tiles/{z}/{x}/{y}", tag = "map",
+    params(
+        ("z" = u8, Path, description = "Zoom, 0–30"),
+        ("x" = u32, Path, description = "Column, 0 … 2^z − 1"),
+        ("y" = String, Path, description = "Row, 0 … 2^z − 1, with an optional `.mvt`"),
+    ),
+    responses(
+        (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "The pack has no tile here"),
+        (status = 400, description = "Not a tile address", body = crate::error::ApiErrorBody),
+        (status = 404, description = "This city has no street pack", body = crate::error::ApiErrorBody),
+    ))]
+pub async fn tile(
+    State(state): State<AppState>,
+    axum::extract::Path((z, x, y)): axum::extract::Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let Some(pack) = state.street_pack.clone() else {
+        return Err(ApiError::NotFound);
+    };
+    let bad = |field: &str| ApiError::InvalidField {
+        field: field.into(),
+        message: "not a tile address: z 0–30, x and y 0 … 2^z − 1".into(),
+    };
+    let z: u8 = z.parse().map_err(|_| bad("z"))?;
+    let x: u32 = x.parse().map_err(|_| bad("x"))?;
+    let y: u32 = y.trim_end_matches(".mvt").parse().map_err(|_| bad("y"))?;
+    let coord = pmtiles::TileCoord::new(z, x, y).map_err(|_| bad("z"))?;
+    let tile = match pack.reader.get_tile_decompressed(coord).await {
+        Ok(tile) => tile,
+        Err(e) => {
+            tracing::error!(error = %e, z, x, y, "street pack tile unreadable");
+            return Ok(axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+    };
+    Ok(match tile {
+        Some(bytes) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.mapbox-vector-tile",
+            )],
+            bytes.to_vec(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NO_CONTENT.into_response(),
+    })
 }

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sync", get(sync::sync))
         .route("/api/v1/map/street-pack", get(map::offer))
         .route(map::FILE_PATH, get(map::file))
+        .route("/api/v1/map/tiles/{z}/{x}/{y}", get(map::tile))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/reports", post(reports::submit))
         .route("/api/v1/reports/{id}", get(reports::get))
