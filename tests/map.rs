@@ -386,18 +386,27 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     .await?;
     click(&app, "#go-map").await?;
     wait_text(&app, "#map-unavailable", "danh sách").await?;
-    ensure!(text_of(&app, "#city-map").await?.is_none(), "no blank map box");
+    ensure!(
+        text_of(&app, "#city-map").await?.is_none(),
+        "no blank map box"
+    );
     let nearest = element(&app, "#near-list li.found").await?;
     let id = nearest.attr("data-id").await?.unwrap_or_default();
     let mut everything: Vec<(String, f64)> = pack
         .places
         .iter()
-        .map(|p| (p.id.clone(), citizen_core::geodesy::distance_m(mine, p.position)))
-        .chain(
-            pack.hotspots
-                .iter()
-                .map(|h| (h.id.clone(), citizen_core::geodesy::distance_m(mine, h.position))),
-        )
+        .map(|p| {
+            (
+                p.id.clone(),
+                citizen_core::geodesy::distance_m(mine, p.position),
+            )
+        })
+        .chain(pack.hotspots.iter().map(|h| {
+            (
+                h.id.clone(),
+                citizen_core::geodesy::distance_m(mine, h.position),
+            )
+        }))
         .collect();
     everything.sort_by(|a, b| a.1.total_cmp(&b.1));
     // A hotspot at a pagoda shares its position: any of the nearest may come first.
@@ -406,7 +415,10 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
         .take_while(|(_, d)| *d < everything[0].1 + 1.0)
         .map(|(id, _)| id)
         .collect();
-    ensure!(tied.contains(&&id), "nearest first in the list: {id}, expected one of {tied:?}");
+    ensure!(
+        tied.contains(&&id),
+        "nearest first in the list: {id}, expected one of {tied:?}"
+    );
     wait_text(&app, "#near-list li.found .distance", " m").await?;
     quit(app).await?;
     Ok(())

@@ -14,6 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 pub mod a11y;
 pub mod photos;
 pub mod proxy;
+pub mod stress;
 
 /// The workspace root.
 pub fn root() -> PathBuf {

@@ -30,6 +30,171 @@ async fn main() -> Result<()> {
     drain_reports(&gateway, tmp.path(), 1_000).await?;
     resume_overhead(&gateway, tmp.path()).await?;
     app_start_and_memory(&gateway, tmp.path()).await?;
+    map_first_frame(&gateway, tmp.path()).await?;
+    search_and_nearest_at_scale(tmp.path()).await?;
+    basemap_sizes()?;
+    Ok(())
+}
+
+/// Median of some durations, in ms.
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e3
+}
+
+/// Time from the map screen's creation to its first complete frame (all tiles of the view
+/// drawn), on the bundled coarse basemap, under Xvfb's software renderer.
+async fn map_first_frame(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()> {
+    let display = Display::get()?;
+    let driver = Driver::start(
+        &display,
+        binary("citizen-app", PROFILE)?,
+        &[
+            ("CITIZEN_GATEWAY_URL", gateway.url()),
+            (
+                "CITIZEN_DATA_DIR",
+                dir.join("app-map").display().to_string(),
+            ),
+        ],
+    )?;
+    let mut frames = Vec::new();
+    for _ in 0..5 {
+        let app = driver.session().await?;
+        wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+        citizen_e2e::click(&app, "#go-map").await?;
+        let ms = citizen_e2e::eventually(Duration::from_secs(30), "first frame", || async {
+            let el = citizen_e2e::element(&app, "#city-map").await?;
+            Ok(el
+                .attr("data-first-frame-ms")
+                .await?
+                .and_then(|v| v.parse::<f64>().ok()))
+        })
+        .await?;
+        frames.push(Duration::from_secs_f64(ms / 1e3));
+        app.close().await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "map screen, creation to first complete frame (coarse basemap, Mỹ Tho's points, Xvfb software GL): median {:.0} ms",
+        median_ms(frames)
+    );
+    Ok(())
+}
+
+/// Search and nearest over the stress pack (about 87 700 real points): the index's build
+/// time and memory, nearest-10, and searches by prefix and by whole word.
+async fn search_and_nearest_at_scale(dir: &std::path::Path) -> Result<()> {
+    let pack = citizen_e2e::stress::pack()?;
+    let points = pack.places.len() + pack.hotspots.len();
+    let store = citizen_client::Store::open(&dir.join("stress.db")).await?;
+    store.bootstrap(&pack).await?;
+    let before = resident_kb();
+    let t0 = Instant::now();
+    let index = store.index().await?;
+    let build = t0.elapsed();
+    let grown = resident_kb().saturating_sub(before);
+    println!(
+        "stress pack: {points} points; index (search entries + R-tree + map points) built in {:.0} ms from the store, +{:.0} MiB resident",
+        build.as_secs_f64() * 1e3,
+        grown as f64 / 1024.0
+    );
+    // Nearest-10 from positions spread over Vietnam's box.
+    let mut rng_state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        (rng_state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let queries: Vec<citizen_core::Position> = (0..20_000)
+        .map(|_| citizen_core::Position {
+            lon: 102.0 + next() * 8.0,
+            lat: 8.5 + next() * 15.0,
+        })
+        .collect();
+    let t0 = Instant::now();
+    let mut found = 0;
+    for q in &queries {
+        found += index.near.nearest(*q, 10).len();
+    }
+    let per = t0.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
+    anyhow::ensure!(found == queries.len() * 10, "ten found each time");
+    println!(
+        "nearest-10 over {points} points (R-tree): {per:.1} µs per query (mean of {})",
+        queries.len()
+    );
+    let from = Some(citizen_core::Position {
+        lon: 106.36,
+        lat: 10.36,
+    });
+    for (what, query) in [
+        ("prefix", "vinh tr"),
+        ("prefix", "ca"),
+        ("whole word", "pho"),
+        ("whole word, typo", "khach sanh"),
+    ] {
+        let mut times = Vec::new();
+        let mut hits = 0;
+        for _ in 0..21 {
+            let t0 = Instant::now();
+            hits = citizen_core::search::search(&index.entries, query, from, 30).len();
+            times.push(t0.elapsed());
+        }
+        println!(
+            "search {what} {query:?} over {} entries: median {:.2} ms ({hits} shown)",
+            index.entries.len(),
+            median_ms(times)
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// This process's resident memory in kB.
+fn resident_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Sizes of the bundled basemap's parts.
+fn basemap_sizes() -> Result<()> {
+    let dir = citizen_e2e::root().join("target/basemap");
+    let size = |path: &std::path::Path| -> u64 {
+        if path.is_file() {
+            return std::fs::metadata(path).map_or(0, |m| m.len());
+        }
+        walk(path)
+    };
+    fn walk(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| {
+                        let p = e.path();
+                        if p.is_dir() {
+                            walk(&p)
+                        } else {
+                            std::fs::metadata(&p).map_or(0, |m| m.len())
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    println!(
+        "bundled coarse basemap: tiles {:.0} KB, glyphs {:.0} KB, styles {:.0} KB, licences {:.0} KB",
+        size(&dir.join("coarse.pmtiles")) as f64 / 1e3,
+        size(&dir.join("fonts")) as f64 / 1e3,
+        size(&dir.join("style")) as f64 / 1e3,
+        size(&dir.join("licences")) as f64 / 1e3,
+    );
     Ok(())
 }
 
