@@ -175,7 +175,14 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
             "the map credits {credit}: {attribution}"
         );
     }
+    app.execute(
+        "document.getElementById('city-map').scrollIntoView()",
+        vec![],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(shots.join("map.png"), app.screenshot().await?)?;
+    app.execute("window.scrollTo(0, 0)", vec![]).await?;
 
     // Hide the points so only the basemap shows, then read the canvas where GSHHG says
     // there is water or land.
@@ -357,6 +364,11 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     click(&app, "#details-directions").await?;
     wait_text(&app, "#route-note", "Vĩnh Tràng").await?;
     first_frame(&app).await?;
+    app.execute(
+        "document.getElementById('city-map').scrollIntoView()",
+        vec![],
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     std::fs::write(shots.join("map-route.png"), app.screenshot().await?)?;
     quit(app).await?;

@@ -9,7 +9,7 @@
 
 use citizen_core::Position;
 use citizen_core::nearest::NearIndex;
-use citizen_core::search::Entry;
+use citizen_core::search::{Entry, SearchIndex};
 use citizen_core::text::Localized;
 use citizen_core::views::{FoundKind, MapGroup, MapPoint};
 
@@ -22,7 +22,8 @@ pub type Key = (FoundKind, String, Localized);
 pub struct CityIndex {
     /// The store's `data_version` this was built from.
     pub version: i64,
-    pub entries: Vec<Entry<Key>>,
+    /// Every searchable thing, with an inverted index of its words.
+    pub search: SearchIndex<Key>,
     /// Places and hotspots, keyed by their index in `points`.
     pub near: NearIndex<usize>,
     /// Places and hotspots as the map draws them.
@@ -101,7 +102,7 @@ impl CityIndex {
         let near = NearIndex::new(points.iter().enumerate().map(|(i, p)| (i, p.position)));
         Ok(CityIndex {
             version,
-            entries,
+            search: SearchIndex::new(entries),
             near,
             points,
         })

@@ -636,20 +636,20 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<views::Found>, StoreError> {
         let index = self.index().await?;
-        Ok(
-            citizen_core::search::search(&index.entries, query, from, limit)
-                .into_iter()
-                .map(|hit| {
-                    let (kind, id, name) = hit.entry.key.clone();
-                    views::Found {
-                        kind,
-                        id,
-                        name,
-                        distance_m: hit.distance_m,
-                    }
-                })
-                .collect(),
-        )
+        Ok(index
+            .search
+            .search(query, from, limit)
+            .into_iter()
+            .map(|hit| {
+                let (kind, id, name) = hit.entry.key.clone();
+                views::Found {
+                    kind,
+                    id,
+                    name,
+                    distance_m: hit.distance_m,
+                }
+            })
+            .collect())
     }
 
     /// The details of a place or a hotspot, measured from `from`; `None` for another kind

@@ -200,6 +200,161 @@ pub fn search<'a, K>(
     hits.into_iter().take(limit).map(|(_, hit)| hit).collect()
 }
 
+/// The entries of [`search`] with an inverted index of their words, for many entries: each
+/// distinct word is compared with the query once, not once per entry that has it. Answers
+/// exactly as [`search`] does (same hits, same order).
+pub struct SearchIndex<K> {
+    entries: Vec<Entry<K>>,
+    /// Every distinct word, sorted.
+    dictionary: Vec<String>,
+    /// For each word of `dictionary`, the entries that have it, in order.
+    postings: Vec<Vec<u32>>,
+}
+
+impl<K> SearchIndex<K> {
+    /// Indexes `entries` (O(total words · log)).
+    pub fn new(entries: Vec<Entry<K>>) -> SearchIndex<K> {
+        let mut pairs: Vec<(&str, u32)> = entries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| e.words.iter().map(move |w| (w.as_str(), i as u32)))
+            .collect();
+        pairs.sort_unstable();
+        let mut dictionary: Vec<String> = Vec::new();
+        let mut postings: Vec<Vec<u32>> = Vec::new();
+        for (word, entry) in pairs {
+            if dictionary.last().is_none_or(|last| last != word) {
+                dictionary.push(word.to_owned());
+                postings.push(Vec::new());
+            }
+            if let Some(list) = postings.last_mut() {
+                list.push(entry);
+            }
+        }
+        SearchIndex {
+            entries,
+            dictionary,
+            postings,
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry<K>] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Each entry one query word matches, with its best match there.
+    fn matches(&self, q: &str, last: bool) -> std::collections::HashMap<u32, WordMatch> {
+        let mut best: std::collections::HashMap<u32, WordMatch> = std::collections::HashMap::new();
+        let mut add = |word: usize, how: WordMatch| {
+            for &entry in &self.postings[word] {
+                let slot = best.entry(entry).or_insert(how);
+                if how > *slot {
+                    *slot = how;
+                }
+            }
+        };
+        // Typos need a look at every word; otherwise the sorted dictionary is enough.
+        if q.chars().count() >= TYPO_MIN_LEN {
+            for (i, word) in self.dictionary.iter().enumerate() {
+                if let Some(how) = word_match(q, word, last) {
+                    add(i, how);
+                }
+            }
+        } else {
+            let start = self.dictionary.partition_point(|w| w.as_str() < q);
+            for (i, word) in self.dictionary.iter().enumerate().skip(start) {
+                if word == q {
+                    add(i, WordMatch::Exact);
+                } else if last && word.starts_with(q) {
+                    add(i, WordMatch::Prefix);
+                } else {
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// As [`search`] over the indexed entries.
+    pub fn search(
+        &self,
+        query: &str,
+        from: Option<crate::Position>,
+        limit: usize,
+    ) -> Vec<Hit<'_, K>> {
+        let query = words(query);
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let mut scores: Option<std::collections::HashMap<u32, u32>> = None;
+        for (n, q) in query.iter().enumerate() {
+            let found = self.matches(q, n + 1 == query.len());
+            scores = Some(match scores {
+                None => found.into_iter().map(|(e, how)| (e, how as u32)).collect(),
+                Some(mut so_far) => {
+                    so_far.retain(|e, score| match found.get(e) {
+                        Some(how) => {
+                            *score += *how as u32;
+                            true
+                        }
+                        None => false,
+                    });
+                    so_far
+                }
+            });
+            if scores
+                .as_ref()
+                .is_some_and(std::collections::HashMap::is_empty)
+            {
+                return Vec::new();
+            }
+        }
+        let mut hits: Vec<(u32, Hit<'_, K>)> = scores
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(i, score)| {
+                let entry = &self.entries[i as usize];
+                let distance_m = from
+                    .zip(entry.position)
+                    .map(|(a, b)| crate::geodesy::distance_m(a, b));
+                (
+                    i,
+                    Hit {
+                        entry,
+                        score,
+                        distance_m,
+                    },
+                )
+            })
+            .collect();
+        let order = |(i, a): &(u32, Hit<'_, K>), (j, b): &(u32, Hit<'_, K>)| {
+            b.score
+                .cmp(&a.score)
+                .then_with(|| {
+                    a.distance_m
+                        .unwrap_or(f64::INFINITY)
+                        .total_cmp(&b.distance_m.unwrap_or(f64::INFINITY))
+                })
+                .then_with(|| i.cmp(j))
+        };
+        // Only the best `limit` need sorting.
+        if hits.len() > limit && limit > 0 {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_by(order);
+        hits.into_iter().take(limit).map(|(_, hit)| hit).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +501,29 @@ mod tests {
             "both words match only Tràng An"
         );
         assert_eq!(hits.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The index answers exactly as the plain scan, hits and order, for queries made of
+        /// pieces of the entries' own words (so that prefixes, typos and misses all occur).
+        #[test]
+        fn the_index_answers_as_the_scan(
+            names in proptest::collection::vec("[a-dđ ]{1,14}", 1..60),
+            query in "[a-dđ ]{0,12}",
+            lon in 105.0f64..107.0,
+        ) {
+            let entries: Vec<Entry<usize>> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Entry::new(i, [n.as_str()], Some(crate::Position { lon: 105.0 + (i as f64) / 50.0, lat: 10.0 })))
+                .collect();
+            let from = Some(crate::Position { lon, lat: 10.0 });
+            let scan: Vec<(usize, u32)> = search(&entries, &query, from, 10)
+                .into_iter().map(|h| (h.entry.key, h.score)).collect();
+            let index = SearchIndex::new(entries.clone());
+            let indexed: Vec<(usize, u32)> = index.search(&query, from, 10)
+                .into_iter().map(|h| (h.entry.key, h.score)).collect();
+            proptest::prop_assert_eq!(scan, indexed);
+        }
     }
 }
