@@ -81,6 +81,14 @@ async fn a_result_opens_its_details_with_the_walk_to_it() {
         pagoda.walking_minutes,
         Some(citizen_core::views::walking_minutes(metres))
     );
+    assert_eq!(pagoda.opening_hours, None, "not known for the pagoda");
+    // Where OpenStreetMap has them, the opening hours come along.
+    let pho = store
+        .details(FoundKind::Place, "osm-node-10227734674", Some(centre))
+        .await
+        .expect("details")
+        .expect("the phở shop");
+    assert_eq!(pho.opening_hours.as_deref(), Some("Mo-Su 06:00-10:00"));
     let hotspot = store.hotspots().await.expect("hotspots").remove(0);
     let wifi = store
         .details(FoundKind::Hotspot, &hotspot.id, None)

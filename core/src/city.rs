@@ -131,6 +131,13 @@ pub struct Place {
     /// `osm` (© OpenStreetMap contributors) or `manual`.
     pub source: String,
     pub position: Position,
+    /// Opening hours in OpenStreetMap's `opening_hours` syntax (`Mo-Su 06:00-10:00`), where
+    /// known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<String>,
+    /// A phone number as the place publishes it, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -365,6 +372,10 @@ struct PlaceProperties {
     description: Localized,
     address: Address,
     source: String,
+    #[serde(default)]
+    opening_hours: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -439,6 +450,8 @@ impl CityPack {
                     address: p.address,
                     source: p.source,
                     position,
+                    opening_hours: p.opening_hours,
+                    phone: p.phone,
                 })
                 .collect(),
             hotspots: points::<HotspotProperties>(wifi_f, src.wifi)?

@@ -313,6 +313,11 @@ pub struct Details {
     /// A hotspot's network name and its session limit in minutes.
     pub ssid: Option<String>,
     pub session_minutes: Option<u32>,
+    /// A place's opening hours (OpenStreetMap's syntax) and phone, where known.
+    #[serde(default)]
+    pub opening_hours: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
     pub position: crate::Position,
     pub distance_m: Option<f64>,
     pub walking_minutes: Option<u32>,

@@ -192,3 +192,5 @@ street-problem-offline = Not finished: the server could not be reached. What arr
 street-problem-storage = Not finished: the device's storage could not be written.
 street-problem-full = Not finished: the device's storage is full. Free some space, then continue.
 street-problem-damaged = The download was damaged and has been deleted; press to download again.
+details-hours = Opening hours: { $hours }
+details-phone = Phone:

@@ -192,3 +192,5 @@ street-problem-offline = Chưa tải xong: không kết nối được máy ch�
 street-problem-storage = Chưa tải xong: không ghi được vào bộ nhớ máy.
 street-problem-full = Chưa tải xong: bộ nhớ máy đã đầy. Hãy giải phóng bớt rồi tải tiếp.
 street-problem-damaged = Bản tải về bị hỏng và đã bị xoá; bấm để tải lại.
+details-hours = Giờ mở cửa: { $hours }
+details-phone = Điện thoại:

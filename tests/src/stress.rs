@@ -75,6 +75,8 @@ pub fn places() -> Result<Vec<Place>> {
             },
             source: "osm".into(),
             position: Position { lon, lat },
+            opening_hours: Some(field(8).to_owned()).filter(|h| !h.is_empty()),
+            phone: None,
         });
     }
     Ok(places)

@@ -48,7 +48,7 @@ pub fn Details() -> impl IntoView {
             <Transition fallback=move || view! { <p>{move || locale.t("loading")}</p> }>
                 {move || sheet.get().map(|answer| match answer {
                     Ok(Some((d, origin))) => {
-                        let Sheet { name, kind_key, description, address, ssid, session_minutes, distance_m, walking_minutes, position, .. } = d;
+                        let Sheet { name, kind_key, description, address, ssid, session_minutes, opening_hours, phone, distance_m, walking_minutes, position, .. } = d;
                         let from = origin.map(|o| o.position);
                         let mine = origin.is_some_and(|o| o.mine);
                         let compass = from.map_or("compass-n", |f| compass_key(bearing_deg(f, position)));
@@ -78,6 +78,15 @@ pub fn Details() -> impl IntoView {
                             <p id="details-address">{place}</p>
                             {ssid.map(|ssid| view! {
                                 <p id="details-ssid">{move || locale.t_args("details-ssid", &[("ssid", Value::from(ssid.clone()))])}</p>
+                            })}
+                            {opening_hours.map(|hours| view! {
+                                <p id="details-hours">{move || locale.t_args("details-hours", &[("hours", Value::from(hours.clone()))])}</p>
+                            })}
+                            {phone.map(|phone| {
+                                let call = format!("tel:{}", phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>());
+                                view! {
+                                    <p id="details-phone">{move || locale.t("details-phone")} " " <a href=call>{phone.clone()}</a></p>
+                                }
                             })}
                             {session_minutes.map(|minutes| view! {
                                 <p class="note">{move || locale.t_args("wifi-rules", &[("minutes", Value::from(minutes))])}</p>
