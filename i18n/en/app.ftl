@@ -194,3 +194,5 @@ street-problem-full = Not finished: the device's storage is full. Free some spac
 street-problem-damaged = The download was damaged and has been deleted; press to download again.
 details-hours = Opening hours: { $hours }
 details-phone = Phone:
+map-locate = Use my location
+map-locate-failed = The device could not tell its position: tap the map where you are.

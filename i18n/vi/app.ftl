@@ -194,3 +194,5 @@ street-problem-full = Chưa tải xong: bộ nhớ máy đã đầy. Hãy giải
 street-problem-damaged = Bản tải về bị hỏng và đã bị xoá; bấm để tải lại.
 details-hours = Giờ mở cửa: { $hours }
 details-phone = Điện thoại:
+map-locate = Dùng vị trí của máy
+map-locate-failed = Không lấy được vị trí của máy: hãy chạm vào bản đồ nơi bạn đứng.

@@ -28,6 +28,10 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .register_asynchronous_uri_scheme_protocol("map", map::protocol)
         .setup(|app| {
+            // The device's position service, on phones; desktops set a position on the map
+            // (the plugin's desktop side has no real position to give).
+            #[cfg(mobile)]
+            app.handle().plugin(tauri_plugin_geolocation::init())?;
             let default_dir = app.path().app_data_dir()?;
             let config = AppConfig::load(&default_dir, |k| std::env::var(k).ok())?;
             std::fs::create_dir_all(&config.data_dir)?;

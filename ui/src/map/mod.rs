@@ -334,7 +334,7 @@ impl CityMap {
         });
         map.on("idle", &on_first_frame);
 
-        let map_for_click: JsValue = map.clone().into();
+        let map_for_click: JsValue = map.clone();
         let on_click = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let map: &JsMap = map_for_click.unchecked_ref();
             let get = |v: &JsValue, key: &str| {

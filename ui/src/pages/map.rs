@@ -231,6 +231,38 @@ pub fn MapScreen() -> impl IntoView {
         });
     });
 
+    // Phones ask their position service (Tauri's geolocation plugin), once, when asked.
+    let phone = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .is_some_and(|ua| ua.contains("Android") || ua.contains("iPhone") || ua.contains("iPad"));
+    let locating = RwSignal::new(false);
+    let no_fix = RwSignal::new(false);
+    let locate = move |_| {
+        locating.set(true);
+        no_fix.set(false);
+        spawn_local(async move {
+            let fix = device_fix().await;
+            locating.set(false);
+            match fix {
+                Some(at) => {
+                    let args = SetPositionArgs {
+                        position: Some(at),
+                        source: Some(PositionSource::Device),
+                    };
+                    if invoke::<_, ()>("set_device_position", &args).await.is_ok() {
+                        moved.update(|m| *m += 1);
+                        map.with_value(|m| {
+                            if let Some(m) = m {
+                                m.ease_to(at, Some(15.0));
+                            }
+                        });
+                    }
+                }
+                None => no_fix.set(true),
+            }
+        });
+    };
+
     let use_centre = move |_| {
         let centre = map.with_value(|m| m.as_ref().map(CityMap::center));
         if let Some(at) = centre {
@@ -268,6 +300,14 @@ pub fn MapScreen() -> impl IntoView {
                 fallback=move || view! { <p id="map-unavailable" class="note">{move || locale.t("map-unavailable")}</p> }>
                 <div id="city-map" class="city-map" role="region" aria-label=move || locale.t("map-title")></div>
                 <div class="map-tools">
+                    <Show when=move || phone>
+                        <button id="locate" disabled=move || locating.get() on:click=locate>
+                            {move || locale.t("map-locate")}
+                        </button>
+                    </Show>
+                    <Show when=move || no_fix.get()>
+                        <span class="note" role="status">{move || locale.t("map-locate-failed")}</span>
+                    </Show>
                     <button id="set-position" aria-pressed=move || setting.get().to_string()
                         on:click=move |_| setting.update(|s| *s = !*s)>
                         {move || locale.t("map-set-position")}
@@ -299,6 +339,51 @@ pub fn MapScreen() -> impl IntoView {
             </Transition>
         </main>
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixOptions {
+    enable_high_accuracy: bool,
+    timeout: u32,
+    maximum_age: u32,
+}
+
+#[derive(Serialize)]
+struct FixArgs {
+    options: FixOptions,
+}
+
+#[derive(Deserialize)]
+struct Fix {
+    coords: FixCoords,
+}
+
+#[derive(Deserialize)]
+struct FixCoords {
+    latitude: f64,
+    longitude: f64,
+}
+
+/// The device's position from the platform's position service (permission asked first), or
+/// `None` when it is refused or finds none within 15 s.
+async fn device_fix() -> Option<Position> {
+    let _ =
+        invoke::<_, serde_json::Value>("plugin:geolocation|request_permissions", &NoArgs {}).await;
+    let args = FixArgs {
+        options: FixOptions {
+            enable_high_accuracy: true,
+            timeout: 15_000,
+            maximum_age: 60_000,
+        },
+    };
+    let fix = invoke::<_, Fix>("plugin:geolocation|get_current_position", &args)
+        .await
+        .ok()?;
+    Some(Position {
+        lon: fix.coords.longitude,
+        lat: fix.coords.latitude,
+    })
 }
 
 #[derive(Serialize)]
