@@ -140,7 +140,11 @@ impl GatewayProcess {
             .arg(&database_url)
             .arg("--city-pack")
             .arg(pack)
-            .env("RUST_LOG", "warn")
+            // CITIZEN_E2E_GATEWAY_LOG=info shows every request the gateway answers.
+            .env(
+                "RUST_LOG",
+                std::env::var("CITIZEN_E2E_GATEWAY_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .context("starting citizen-server")?;
@@ -427,4 +431,29 @@ pub async fn phone_with_a_waiting_report(
         .await?;
     store.close().await;
     Ok(())
+}
+
+/// Waits until no `citizen-app` process runs on the data directory `data_dir` (closing the
+/// window ends the app, but not in the same instant), at most `within`.
+pub async fn wait_app_gone(data_dir: &Path, within: Duration) -> Result<()> {
+    let wanted = format!("CITIZEN_DATA_DIR={}", data_dir.display());
+    eventually(within, "the app to end", || async {
+        let running = std::fs::read_dir("/proc")?
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .any(|e| {
+                let exe = std::fs::read_link(e.path().join("exe")).ok();
+                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                exe.is_some_and(|x| x.file_name().is_some_and(|n| n == "citizen-app"))
+                    && environ
+                        .split(|b| *b == 0)
+                        .any(|var| var == wanted.as_bytes())
+            });
+        Ok((!running).then_some(()))
+    })
+    .await
 }
