@@ -42,7 +42,6 @@ mod citizen_app_commands {
         "take_resent_notices",
         "take_store_notice",
         "map_info",
-        "map_points",
         "origin",
         "device_position",
         "set_device_position",

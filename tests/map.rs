@@ -176,7 +176,7 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
         );
     }
     app.execute(
-        "document.getElementById('city-map').scrollIntoView()",
+        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
         vec![],
     )
     .await?;
@@ -365,7 +365,7 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     wait_text(&app, "#route-note", "Vĩnh Tràng").await?;
     first_frame(&app).await?;
     app.execute(
-        "document.getElementById('city-map').scrollIntoView()",
+        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
         vec![],
     )
     .await?;
@@ -718,7 +718,7 @@ async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_dra
         "the streets are drawn offline ({coarse_white} → {street_white} white pixels)"
     );
     app.execute(
-        "document.getElementById('city-map').scrollIntoView()",
+        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
         vec![],
     )
     .await?;

@@ -505,11 +505,6 @@ impl Store {
         Ok(built)
     }
 
-    /// The places and hotspots of the map screen.
-    pub async fn map_points(&self) -> Result<Vec<views::MapPoint>, StoreError> {
-        Ok(self.index().await?.points.clone())
-    }
-
     /// The `limit` places and hotspots nearest to `from` in the layers `groups` (all when
     /// empty), nearest first, as search results with their distance (metres).
     pub async fn nearby(

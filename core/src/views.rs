@@ -778,3 +778,92 @@ pub struct StreetPackStatus {
     /// Why the last download stopped (unreachable, checksum mismatch…), for the screen.
     pub problem: Option<String>,
 }
+
+/// `points` as a GeoJSON FeatureCollection (RFC 7946) of Points whose properties are `kind`
+/// (`place`, `hotspot`), `id`, `group` ([`MapGroup::code`]), `name_vi` and `name_en`: what the
+/// map's point layers draw.
+pub fn points_geojson<'a>(points: impl IntoIterator<Item = &'a MapPoint>) -> String {
+    #[derive(Serialize)]
+    struct Properties<'p> {
+        kind: &'static str,
+        id: &'p str,
+        group: &'static str,
+        name_vi: &'p str,
+        name_en: &'p str,
+    }
+    #[derive(Serialize)]
+    struct Geometry {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        coordinates: [f64; 2],
+    }
+    #[derive(Serialize)]
+    struct Feature<'p> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        properties: Properties<'p>,
+        geometry: Geometry,
+    }
+    let mut out = String::from(r#"{"type":"FeatureCollection","features":["#);
+    for (i, p) in points.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let feature = Feature {
+            kind: "Feature",
+            properties: Properties {
+                kind: p.kind.code(),
+                id: &p.id,
+                group: p.group.code(),
+                name_vi: &p.name.vi,
+                name_en: &p.name.en,
+            },
+            geometry: Geometry {
+                kind: "Point",
+                coordinates: [p.position.lon, p.position.lat],
+            },
+        };
+        if let Ok(text) = serde_json::to_string(&feature) {
+            out.push_str(&text);
+        }
+    }
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod geojson_tests {
+    use super::*;
+
+    #[test]
+    fn points_are_geojson_features() {
+        let point = MapPoint {
+            kind: FoundKind::Hotspot,
+            id: "wifi-01".into(),
+            group: MapGroup::Wifi,
+            name: crate::text::Localized {
+                vi: "Công viên \"Tết\"".into(),
+                en: "Park".into(),
+            },
+            position: Position {
+                lon: 106.36,
+                lat: 10.35,
+            },
+        };
+        let text = points_geojson([&point, &point]);
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(parsed["type"], "FeatureCollection");
+        let feature = &parsed["features"][1];
+        assert_eq!(
+            feature["geometry"]["coordinates"],
+            serde_json::json!([106.36, 10.35])
+        );
+        assert_eq!(feature["properties"]["group"], "wifi");
+        assert_eq!(feature["properties"]["kind"], "hotspot");
+        assert_eq!(feature["properties"]["name_vi"], "Công viên \"Tết\"");
+        assert_eq!(
+            points_geojson([]),
+            r#"{"type":"FeatureCollection","features":[]}"#
+        );
+    }
+}

@@ -101,7 +101,6 @@ fn main() {
             commands::details,
             commands::sync_now,
             map::map_info,
-            map::map_points,
             map::origin,
             map::device_position,
             map::set_device_position,

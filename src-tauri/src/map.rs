@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use citizen_client::basemap::{Basemap, MapInfo};
 use citizen_core::views::{
-    self, DevicePosition, Found, MapGroup, MapPoint, Origin, StreetPackOffer, StreetPackStatus,
+    self, DevicePosition, Found, MapGroup, Origin, StreetPackOffer, StreetPackStatus,
 };
 use citizen_core::{AppError, ErrorCode, Position};
 use tauri::http::{Request, Response, header};
@@ -32,13 +32,16 @@ pub fn protocol<R: Runtime>(
             uri.authority().map_or("localhost", |a| a.as_str())
         );
         let basemap = app.try_state::<MapFiles>().and_then(|m| m.0.clone());
-        let answer = match basemap {
-            Some(map) => map.answer(&origin, uri.path()).await,
-            None => citizen_client::basemap::MapAnswer {
+        let answer = if uri.path() == "/points.geojson" {
+            points_answer(&app, uri.query().unwrap_or_default()).await
+        } else if let Some(map) = basemap {
+            map.answer(&origin, uri.path()).await
+        } else {
+            citizen_client::basemap::MapAnswer {
                 status: 503,
                 content_type: "text/plain; charset=utf-8",
                 body: b"the basemap is not installed".to_vec(),
-            },
+            }
         };
         if answer.status >= 400 {
             tracing::warn!(
@@ -72,10 +75,47 @@ pub async fn map_info(files: State<'_, MapFiles>) -> Answer<MapInfo> {
     }
 }
 
-/// Every place and hotspot the map draws.
-#[tauri::command]
-pub async fn map_points(shell: State<'_, Shell>) -> Answer<Vec<MapPoint>> {
-    shell.store.map_points().await.map_err(storage)
+/// `/points.geojson?groups=sights,wifi`: the places and hotspots of those layers as a GeoJSON
+/// FeatureCollection (RFC 7946) whose features carry `kind`, `id`, `group`, `name_vi` and
+/// `name_en`. MapLibre fetches and parses it in its worker, so a city of 100 000 points does
+/// not cross the UI's thread.
+async fn points_answer<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    query: &str,
+) -> citizen_client::basemap::MapAnswer {
+    let groups: Vec<MapGroup> = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("groups="))
+        .flat_map(|list| list.split(','))
+        .filter_map(|code| MapGroup::ALL.into_iter().find(|g| g.code() == code))
+        .collect();
+    let points = match app.try_state::<Shell>() {
+        Some(shell) => shell.store.index().await,
+        None => {
+            return citizen_client::basemap::MapAnswer {
+                status: 503,
+                content_type: "text/plain; charset=utf-8",
+                body: b"the store is not open yet".to_vec(),
+            };
+        }
+    };
+    let index = match points {
+        Ok(index) => index,
+        Err(error) => {
+            tracing::error!(%error, "map points");
+            return citizen_client::basemap::MapAnswer {
+                status: 500,
+                content_type: "text/plain; charset=utf-8",
+                body: b"the store could not be read".to_vec(),
+            };
+        }
+    };
+    let body = views::points_geojson(index.points.iter().filter(|p| groups.contains(&p.group)));
+    citizen_client::basemap::MapAnswer {
+        status: 200,
+        content_type: "application/geo+json",
+        body: body.into_bytes(),
+    }
 }
 
 /// Where distances are measured from now: the resident's position, else the city centre.

@@ -381,6 +381,11 @@ impl CityMap {
     }
 
     fn set_data(&self, source: &str, data: &Value) {
+        self.set_source_data(source, &to_js(data));
+    }
+
+    /// `setData` on a GeoJSON source: a GeoJSON object, or a URL to fetch it from.
+    fn set_source_data(&self, source: &str, data: &JsValue) {
         let source = self.map.get_source(source);
         if source.is_undefined() || source.is_null() {
             return;
@@ -388,14 +393,29 @@ impl CityMap {
         if let Ok(set) = js_sys::Reflect::get(&source, &JsValue::from_str("setData"))
             && let Ok(set) = set.dyn_into::<js_sys::Function>()
         {
-            let _ = set.call1(&source, &to_js(data));
+            let _ = set.call1(&source, data);
         }
     }
 
-    /// Shows these points (a GeoJSON FeatureCollection whose features have `kind`, `id`,
-    /// `group`, `name_vi`, `name_en`), clustered where dense.
-    pub fn set_points(&self, collection: &Value) {
-        self.set_data("points", collection);
+    /// Shows the points of the GeoJSON text `collection` (features with `kind`, `id`,
+    /// `group`, `name_vi`, `name_en`: [`citizen_core::views::points_geojson`]), clustered
+    /// where dense.
+    pub fn set_points(&self, collection: &str) {
+        if let Ok(data) = js_sys::JSON::parse(collection) {
+            self.set_source_data("points", &data);
+        }
+    }
+
+    /// Shows the shell's points of the layers `groups` (`/points.geojson` on the `map:`
+    /// scheme), fetched and clustered in MapLibre's worker; `version` changes the URL when
+    /// the data changed.
+    pub fn show_points(&self, groups: &[&str], version: i64) {
+        let url = format!(
+            "{}/points.geojson?groups={}&v={version}",
+            basemap_origin(),
+            groups.join(",")
+        );
+        self.set_source_data("points", &JsValue::from_str(&url));
     }
 
     /// Shows the resident's position, or none.
@@ -464,22 +484,6 @@ impl CityMap {
             leptos::logging::log!("map labels stay in the former language: {error:?}");
         }
     }
-}
-
-/// The GeoJSON FeatureCollection of `points` that [`CityMap::set_points`] takes.
-pub fn points_collection<'a>(
-    points: impl IntoIterator<Item = &'a citizen_core::views::MapPoint>,
-) -> Value {
-    let features: Vec<Value> = points
-        .into_iter()
-        .map(|p| {
-            json!({"type": "Feature",
-                   "properties": {"kind": p.kind.code(), "id": p.id, "group": p.group.code(),
-                                  "name_vi": p.name.vi, "name_en": p.name.en},
-                   "geometry": {"type": "Point", "coordinates": lng_lat(p.position)}})
-        })
-        .collect();
-    json!({"type": "FeatureCollection", "features": features})
 }
 
 fn point_collection(at: Option<Position>) -> Value {

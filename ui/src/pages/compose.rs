@@ -189,7 +189,7 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
         .await;
         match drawn {
             Ok(city_map) => {
-                city_map.set_points(&crate::map::points_collection(&points));
+                city_map.set_points(&citizen_core::views::points_geojson(&points));
                 city_map.set_pin(draft.with_untracked(|d| d.position));
                 map.set_value(Some(city_map));
             }

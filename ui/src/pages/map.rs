@@ -5,9 +5,7 @@
 use citizen_core::Position;
 use citizen_core::i18n::Value;
 use citizen_core::report::PositionSource;
-use citizen_core::views::{
-    Found, FoundKind, MapGroup, MapPoint, Origin, Overview, StreetPackStatus,
-};
+use citizen_core::views::{Found, FoundKind, MapGroup, Origin, Overview, StreetPackStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -60,10 +58,6 @@ pub fn MapScreen() -> impl IntoView {
     let origin = LocalResource::new(move || {
         moved.track();
         async move { invoke::<_, Option<Origin>>("origin", &NoArgs {}).await }
-    });
-    let points = LocalResource::new(move || {
-        sync.version.track();
-        async move { invoke::<_, Vec<MapPoint>>("map_points", &NoArgs {}).await }
     });
     let nearby = LocalResource::new(move || {
         moved.track();
@@ -198,13 +192,11 @@ pub fn MapScreen() -> impl IntoView {
     // The points of the layers turned on.
     Effect::new(move |_| {
         ready.track();
-        let groups = shown.get();
-        let Some(Ok(all)) = points.get() else { return };
-        let visible = all.iter().filter(|p| groups.contains(&p.group));
-        let collection = crate::map::points_collection(visible);
+        let version = sync.version.get();
+        let groups: Vec<&str> = shown.with(|s| s.iter().map(|g| g.code()).collect());
         map.with_value(|m| {
             if let Some(m) = m {
-                m.set_points(&collection);
+                m.show_points(&groups, version);
             }
         });
     });
