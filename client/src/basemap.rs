@@ -191,6 +191,7 @@ impl Basemap {
     /// - `/style/light.json`, `/style/dark.json`: a whole MapLibre style (version 8);
     /// - `/tiles/{z}/{x}/{y}.mvt`: a vector tile, 204 where no pack has one;
     /// - `/fonts/{stack}/{start}-{end}.pbf`: glyphs, empty where the font has none;
+    /// - `/sprites/sprite{,@2x}.{json,png}`: the style's icons;
     /// - anything else: 404.
     pub async fn answer(&self, origin: &str, path: &str) -> MapAnswer {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -215,6 +216,7 @@ impl Basemap {
                 }
             }
             ["fonts", stack, range] => self.glyphs(stack, range),
+            ["sprites", file] => self.sprite(file),
             _ => MapAnswer::status(404, "not a map resource"),
         }
     }
@@ -248,6 +250,7 @@ impl Basemap {
             "version": 8,
             "name": "citizen basemap",
             "glyphs": format!("{origin}/fonts/{{fontstack}}/{{range}}.pbf"),
+            "sprite": format!("{origin}/sprites/sprite"),
             "sources": {
                 "basemap": {
                     "type": "vector",
@@ -262,6 +265,19 @@ impl Basemap {
             "layers": base["layers"].take(),
         });
         MapAnswer::ok("application/json", style.to_string().into_bytes())
+    }
+
+    /// The sprite's index and image, at 1× and 2× (`sprite.json`, `sprite@2x.png` …).
+    fn sprite(&self, file: &str) -> MapAnswer {
+        let content_type = match file {
+            "sprite.json" | "sprite@2x.json" => "application/json",
+            "sprite.png" | "sprite@2x.png" => "image/png",
+            _ => return MapAnswer::status(404, "no such sprite file"),
+        };
+        match std::fs::read(self.dir.join("sprites").join(file)) {
+            Ok(bytes) => MapAnswer::ok(content_type, bytes),
+            Err(_) => MapAnswer::status(404, "sprite missing"),
+        }
     }
 
     /// Glyph ranges: `stack` may list fonts separated by commas; the first that has the

@@ -126,3 +126,33 @@ async fn vietnamese_letters_have_glyphs() {
         assert!(answer.status >= 400 || answer.body.is_empty(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_sprite_has_every_icon_the_coarse_style_names() {
+    let map = Basemap::open(&basemap_dir()).await.expect("opens");
+    let style = map.answer("map://localhost", "/style/light.json").await;
+    let style: serde_json::Value = serde_json::from_slice(&style.body).expect("JSON");
+    assert_eq!(style["sprite"], "map://localhost/sprites/sprite");
+    for scale in ["", "@2x"] {
+        let index = map
+            .answer("map://localhost", &format!("/sprites/sprite{scale}.json"))
+            .await;
+        assert_eq!(index.status, 200);
+        let index: serde_json::Value = serde_json::from_slice(&index.body).expect("JSON");
+        for icon in ["townspot", "capital", "arrow", "generic_shield-3char"] {
+            assert!(
+                index[icon]["width"].as_u64().is_some_and(|w| w > 0),
+                "{icon} in sprite{scale}"
+            );
+        }
+        let png = map
+            .answer("map://localhost", &format!("/sprites/sprite{scale}.png"))
+            .await;
+        assert_eq!((png.status, png.content_type), (200, "image/png"));
+        assert!(png.body.starts_with(b"\x89PNG"));
+    }
+    let outside = map
+        .answer("map://localhost", "/sprites/../style/light.json")
+        .await;
+    assert_eq!(outside.status, 404);
+}

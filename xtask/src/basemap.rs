@@ -8,6 +8,8 @@
 //!   `build_pbf_glyphs`, for the Vietnamese labels;
 //! - `style/light.json`, `style/dark.json`: the layers of Protomaps' basemap style
 //!   (`@protomaps/basemaps` from npm), Vietnamese labels first;
+//! - `sprites/sprite{,@2x}.{json,png}`: the icons that style names for towns, one-way
+//!   streets and road shields, drawn here;
 //! - `licences/`: the licence texts of all of the above.
 //!
 //! The build is skipped when its inputs and tools have not changed (`build-id`).
@@ -75,6 +77,7 @@ pub fn build(root: &Path) -> Result<()> {
     tiles(&tippecanoe, &work, &out.join("coarse.pmtiles"))?;
     glyphs(&work, &out.join("fonts"))?;
     styles(&basemaps, &out.join("style"))?;
+    sprite(&out.join("sprites"))?;
     licences(root, &out.join("licences"))?;
     std::fs::remove_dir_all(&work)?;
     std::fs::write(out.join("build-id"), id)?;
@@ -335,6 +338,119 @@ fn licences(root: &Path, out: &Path) -> Result<()> {
     let noto = Path::new("/usr/share/doc/fonts-noto-core/copyright");
     std::fs::copy(noto, out.join("NOTO-FONTS.txt"))
         .with_context(|| format!("copying {}", noto.display()))?;
+    Ok(())
+}
+
+/// One icon of the sprite: its name and how to paint it at `scale` (1 or 2) into a square
+/// canvas of `size` logical pixels.
+struct Icon {
+    name: String,
+    width: u32,
+    height: u32,
+    paint: fn(f64, f64, f64, f64) -> Option<[u8; 4]>,
+}
+
+const INK: [u8; 4] = [0x66, 0x66, 0x66, 0xff];
+const HALO: [u8; 4] = [0xff, 0xff, 0xff, 0xff];
+const FRAME: [u8; 4] = [0x99, 0x99, 0x99, 0xff];
+
+/// The icons the Protomaps style names that the coarse pack or a street pack can use: town
+/// dots, the capital's dot, one-way arrows and blank road shields (the shield's text is
+/// drawn by the style). Points of interest keep their labels without icons.
+fn icons() -> Vec<Icon> {
+    // Painters get (x, y) in logical pixels from the icon's centre, and its half sizes.
+    fn townspot(x: f64, y: f64, _: f64, _: f64) -> Option<[u8; 4]> {
+        let r = (x * x + y * y).sqrt();
+        (r <= 3.0).then_some(INK).or((r <= 4.5).then_some(HALO))
+    }
+    fn capital(x: f64, y: f64, _: f64, _: f64) -> Option<[u8; 4]> {
+        let r = (x * x + y * y).sqrt();
+        if r <= 2.0 {
+            Some(HALO)
+        } else if r <= 4.5 {
+            Some(INK)
+        } else {
+            (r <= 6.0).then_some(HALO)
+        }
+    }
+    fn arrow(x: f64, y: f64, _: f64, _: f64) -> Option<[u8; 4]> {
+        // A chevron pointing along the line (to the right).
+        let on = (x - (3.0 - y.abs())).abs() <= 1.0 && y.abs() <= 4.0;
+        on.then_some(FRAME)
+    }
+    fn shield(x: f64, y: f64, hw: f64, hh: f64) -> Option<[u8; 4]> {
+        let inside = x.abs() <= hw - 0.5 && y.abs() <= hh - 0.5;
+        let border = x.abs() > hw - 1.5 || y.abs() > hh - 1.5;
+        inside.then_some(if border { FRAME } else { HALO })
+    }
+    let mut icons = vec![
+        Icon {
+            name: "townspot".into(),
+            width: 10,
+            height: 10,
+            paint: townspot,
+        },
+        Icon {
+            name: "capital".into(),
+            width: 14,
+            height: 14,
+            paint: capital,
+        },
+        Icon {
+            name: "arrow".into(),
+            width: 10,
+            height: 10,
+            paint: arrow,
+        },
+    ];
+    for chars in 1..=6 {
+        icons.push(Icon {
+            name: format!("generic_shield-{chars}char"),
+            width: 10 + 7 * chars,
+            height: 16,
+            paint: shield,
+        });
+    }
+    icons
+}
+
+/// Writes the sprite (`sprite.json`/`.png` and `@2x`), in the MapLibre style spec's sprite
+/// format: one PNG with the icons in a row, and a JSON index of where each is.
+fn sprite(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    let icons = icons();
+    for scale in [1_u32, 2] {
+        let width: u32 = icons.iter().map(|i| i.width * scale).sum();
+        let height = icons.iter().map(|i| i.height * scale).max().unwrap_or(1);
+        let mut canvas = image::RgbaImage::new(width, height);
+        let mut index = serde_json::Map::new();
+        let mut x0 = 0;
+        for icon in &icons {
+            let (w, h) = (icon.width * scale, icon.height * scale);
+            let (hw, hh) = (f64::from(icon.width) / 2.0, f64::from(icon.height) / 2.0);
+            for py in 0..h {
+                for px in 0..w {
+                    // The pixel's centre in logical pixels from the icon's centre.
+                    let x = (f64::from(px) + 0.5) / f64::from(scale) - hw;
+                    let y = (f64::from(py) + 0.5) / f64::from(scale) - hh;
+                    if let Some(rgba) = (icon.paint)(x, y, hw, hh) {
+                        canvas.put_pixel(x0 + px, py, image::Rgba(rgba));
+                    }
+                }
+            }
+            index.insert(
+                icon.name.clone(),
+                json!({"x": x0, "y": 0, "width": w, "height": h, "pixelRatio": scale}),
+            );
+            x0 += w;
+        }
+        let suffix = if scale == 2 { "@2x" } else { "" };
+        canvas.save(out.join(format!("sprite{suffix}.png")))?;
+        std::fs::write(
+            out.join(format!("sprite{suffix}.json")),
+            serde_json::to_vec(&Value::Object(index))?,
+        )?;
+    }
     Ok(())
 }
 
