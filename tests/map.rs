@@ -137,6 +137,32 @@ async fn first_frame(app: &Client) -> Result<f64> {
     .await
 }
 
+/// Ids with their distance from `from` in metres, nearest first: the brute-force answer.
+fn by_distance<'a>(
+    from: Position,
+    points: impl Iterator<Item = (&'a String, Position)>,
+) -> Vec<(String, f64)> {
+    let mut all: Vec<(String, f64)> = points
+        .map(|(id, at)| (id.clone(), citizen_core::geodesy::distance_m(from, at)))
+        .collect();
+    all.sort_by(|a, b| a.1.total_cmp(&b.1));
+    all
+}
+
+/// A screenshot with the map in the middle of the window, into `target/e2e/<name>`.
+async fn map_screenshot(app: &Client, name: &str) -> Result<()> {
+    app.execute(
+        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
+        vec![],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shots = root().join("target/e2e");
+    std::fs::create_dir_all(&shots)?;
+    std::fs::write(shots.join(name), app.screenshot().await?)?;
+    Ok(())
+}
+
 fn start(display: &Display, data: &std::path::Path) -> Result<Driver> {
     // No gateway listens here: the map must come from the device alone.
     let nowhere = format!("http://127.0.0.1:{}", free_port()?);
@@ -175,13 +201,7 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
             "the map credits {credit}: {attribution}"
         );
     }
-    app.execute(
-        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
-        vec![],
-    )
-    .await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    std::fs::write(shots.join("map.png"), app.screenshot().await?)?;
+    map_screenshot(&app, "map.png").await?;
     app.execute("window.scrollTo(0, 0)", vec![]).await?;
 
     // Hide the points so only the basemap shows, then read the canvas where GSHHG says
@@ -289,17 +309,7 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     std::fs::write(shots.join("map-position.png"), app.screenshot().await?)?;
 
     // "Wifi near me" now measures from there: the nearest hotspot by brute force is first.
-    let mut hotspots: Vec<(String, f64)> = pack
-        .hotspots
-        .iter()
-        .map(|h| {
-            (
-                h.id.clone(),
-                citizen_core::geodesy::distance_m(mine, h.position),
-            )
-        })
-        .collect();
-    hotspots.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let hotspots = by_distance(mine, pack.hotspots.iter().map(|h| (&h.id, h.position)));
     click(&app, "#back").await?;
     click(&app, "#go-wifi").await?;
     element(&app, "#wifi-origin[data-mine='true']").await?;
@@ -362,15 +372,13 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
         "hand-off link: {link}"
     );
     click(&app, "#details-directions").await?;
-    wait_text(&app, "#route-note", "Vĩnh Tràng").await?;
+    let note = wait_text(&app, "#route-note", "Vĩnh Tràng").await?;
+    ensure!(
+        note.contains(" m ") && note.contains("về phía") && note.contains("phút"),
+        "the line's note gives distance, direction and walking time: {note}"
+    );
     first_frame(&app).await?;
-    app.execute(
-        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
-        vec![],
-    )
-    .await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    std::fs::write(shots.join("map-route.png"), app.screenshot().await?)?;
+    map_screenshot(&app, "map-route.png").await?;
     quit(app).await?;
     drop(driver);
 
@@ -404,23 +412,13 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     );
     let nearest = element(&app, "#near-list li.found").await?;
     let id = nearest.attr("data-id").await?.unwrap_or_default();
-    let mut everything: Vec<(String, f64)> = pack
-        .places
-        .iter()
-        .map(|p| {
-            (
-                p.id.clone(),
-                citizen_core::geodesy::distance_m(mine, p.position),
-            )
-        })
-        .chain(pack.hotspots.iter().map(|h| {
-            (
-                h.id.clone(),
-                citizen_core::geodesy::distance_m(mine, h.position),
-            )
-        }))
-        .collect();
-    everything.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let everything = by_distance(
+        mine,
+        pack.places
+            .iter()
+            .map(|p| (&p.id, p.position))
+            .chain(pack.hotspots.iter().map(|h| (&h.id, h.position))),
+    );
     // A hotspot at a pagoda shares its position: any of the nearest may come first.
     let tied: Vec<&String> = everything
         .iter()
@@ -717,15 +715,7 @@ async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_dra
         street_white > coarse_white + 2_000,
         "the streets are drawn offline ({coarse_white} → {street_white} white pixels)"
     );
-    app.execute(
-        "document.getElementById('city-map').scrollIntoView({ block: 'center' })",
-        vec![],
-    )
-    .await?;
-    std::fs::write(
-        root().join("target/e2e/map-streets.png"),
-        app.screenshot().await?,
-    )?;
+    map_screenshot(&app, "map-streets.png").await?;
     quit(app).await?;
     Ok(())
 }

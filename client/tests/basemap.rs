@@ -1,5 +1,7 @@
 //! The bundled coarse basemap, as `cargo xtask setup` builds it, answers the map's requests.
 
+mod common;
+
 use std::path::PathBuf;
 
 use citizen_client::basemap::Basemap;
@@ -13,19 +15,10 @@ fn basemap_dir() -> PathBuf {
     dir
 }
 
-/// The tile of zoom `z` holding `lon`, `lat` (Web Mercator, XYZ numbering).
-fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = (lon + 180.0) / 360.0 * n;
-    let lat = lat.to_radians();
-    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
-    (x as u32, y as u32)
-}
-
 #[tokio::test]
 async fn the_river_at_my_tho_is_in_the_tiles() {
     let map = Basemap::open(&basemap_dir()).await.expect("opens");
-    let (x, y) = tile_at(12, 106.36, 10.33);
+    let (x, y) = common::tile_at(12, 106.36, 10.33);
     let answer = map
         .answer("map://localhost", &format!("/tiles/12/{x}/{y}.mvt"))
         .await;
@@ -36,7 +29,7 @@ async fn the_river_at_my_tho_is_in_the_tiles() {
     assert!(has(b"water"), "the Tiền river is water");
     assert!(has(b"earth"), "its banks and island are land");
     // Far out at sea, past every source: no tile, and no error.
-    let (x, y) = tile_at(12, 120.0, 5.0);
+    let (x, y) = common::tile_at(12, 120.0, 5.0);
     let answer = map
         .answer("map://localhost", &format!("/tiles/12/{x}/{y}.mvt"))
         .await;

@@ -2,6 +2,8 @@
 //! the bytes already on the device, a damaged download thrown away, and tiles seen online
 //! kept in a bounded cache that still answers with the gateway gone.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use citizen_client::Gateway;
@@ -120,15 +122,6 @@ async fn a_download_resumes_from_the_bytes_already_here_and_a_damaged_one_is_thr
     assert_eq!(std::fs::read(again).expect("read"), bytes);
 }
 
-/// The tile of zoom `z` holding `lon`, `lat`.
-fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = (lon + 180.0) / 360.0 * n;
-    let lat = lat.to_radians();
-    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
-    (x as u32, y as u32)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiles_seen_online_stay_for_offline_use_within_the_cache_bound() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -138,7 +131,7 @@ async fn tiles_seen_online_stay_for_offline_use_within_the_cache_bound() {
         .await
         .expect("cache");
     let online = OnlineTiles::new(&template, cache.clone());
-    let (x, y) = tile_at(12, 106.36, 10.33);
+    let (x, y) = common::tile_at(12, 106.36, 10.33);
     let seen = online
         .tile(12, x, y, 1_000)
         .await

@@ -187,17 +187,20 @@ pub fn search<'a, K>(
             ))
         })
         .collect();
-    hits.sort_by(|(i, a), (j, b)| {
-        b.score
-            .cmp(&a.score)
-            .then_with(|| {
-                a.distance_m
-                    .unwrap_or(f64::INFINITY)
-                    .total_cmp(&b.distance_m.unwrap_or(f64::INFINITY))
-            })
-            .then_with(|| i.cmp(j))
-    });
+    hits.sort_by(|(i, a), (j, b)| rank((*i, a), (*j, b)));
     hits.into_iter().take(limit).map(|(_, hit)| hit).collect()
+}
+
+/// The order of hits: better match first, then nearer, then earlier in the entries.
+fn rank<K>((i, a): (usize, &Hit<'_, K>), (j, b): (usize, &Hit<'_, K>)) -> std::cmp::Ordering {
+    b.score
+        .cmp(&a.score)
+        .then_with(|| {
+            a.distance_m
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.distance_m.unwrap_or(f64::INFINITY))
+        })
+        .then_with(|| i.cmp(&j))
 }
 
 /// The entries of [`search`] with an inverted index of their words, for many entries: each
@@ -336,14 +339,7 @@ impl<K> SearchIndex<K> {
             })
             .collect();
         let order = |(i, a): &(u32, Hit<'_, K>), (j, b): &(u32, Hit<'_, K>)| {
-            b.score
-                .cmp(&a.score)
-                .then_with(|| {
-                    a.distance_m
-                        .unwrap_or(f64::INFINITY)
-                        .total_cmp(&b.distance_m.unwrap_or(f64::INFINITY))
-                })
-                .then_with(|| i.cmp(j))
+            rank((*i as usize, a), (*j as usize, b))
         };
         // Only the best `limit` need sorting.
         if hits.len() > limit && limit > 0 {

@@ -121,6 +121,17 @@ impl Drop for Proxy {
     }
 }
 
+/// How many bytes to pass at once at `rate` bytes per second (0: unlimited): a tenth of a
+/// second's worth, at most `buffer`.
+fn slice(rate: u64, buffer: usize) -> usize {
+    if rate == 0 {
+        return buffer;
+    }
+    usize::try_from(rate / 10)
+        .unwrap_or(buffer)
+        .clamp(1, buffer)
+}
+
 async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
@@ -134,14 +145,7 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
         let mut body_left: u64 = 0;
         loop {
             let rate = faults.up_rate.load(Ordering::SeqCst);
-            // At a limited rate, a tenth of a second's worth at a time.
-            let most = if rate > 0 {
-                usize::try_from(rate / 10)
-                    .unwrap_or(buf.len())
-                    .clamp(1, buf.len())
-            } else {
-                buf.len()
-            };
+            let most = slice(rate, buf.len());
             let n = match client_read.read(&mut buf[..most]).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
@@ -206,13 +210,7 @@ async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
         let mut buf = vec![0_u8; 16 * 1024];
         loop {
             let rate = faults.down_rate.load(Ordering::SeqCst);
-            let most = if rate > 0 {
-                usize::try_from(rate / 10)
-                    .unwrap_or(buf.len())
-                    .clamp(1, buf.len())
-            } else {
-                buf.len()
-            };
+            let most = slice(rate, buf.len());
             let n = match server_read.read(&mut buf[..most]).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,

@@ -1,5 +1,6 @@
 //! What the client's integration tests share: the bundled pack, a device's store, a report
-//! queued on it, a real gateway on loopback that can be stopped, and a full pull.
+//! queued on it, a real gateway on loopback that can be stopped, a full pull, and the map
+//! tile that holds a position.
 #![allow(dead_code, reason = "each test file uses a part")]
 
 use std::path::{Path, PathBuf};
@@ -127,4 +128,13 @@ pub fn syncer(store: &Store, url: &str) -> Syncer {
         Gateway::new(url),
         std::time::Duration::from_secs(30),
     )
+}
+
+/// The tile of zoom `z` holding `lon`, `lat` (Web Mercator, XYZ numbering).
+pub fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = (lon + 180.0) / 360.0 * n;
+    let lat = lat.to_radians();
+    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x as u32, y as u32)
 }

@@ -5,7 +5,10 @@
 use citizen_core::Position;
 use citizen_core::i18n::Value;
 use citizen_core::report::PositionSource;
-use citizen_core::views::{Found, FoundKind, MapGroup, Origin, Overview, StreetPackStatus};
+use citizen_core::views::{
+    Found, FoundKind, MapGroup, Origin, Overview, StreetPackStatus, bearing_deg, compass_key,
+    walking_minutes,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -281,9 +284,23 @@ pub fn MapScreen() -> impl IntoView {
                 <p id="map-coarse" class="note">{move || locale.t("map-coarse")}</p>
             </Show>
             {move || streets.get().flatten().map(|s| street_pack_view(s, locale, download))}
-            {move || route.0.get().map(|(_, name)| view! {
+            {move || route.0.get().map(|(to, name)| view! {
                 <p id="route-note" class="note">
-                    {move || locale.t_args("map-route-to", &[("name", Value::from(name.clone()))])}
+                    {move || {
+                        let from = origin.get().and_then(Result::ok).flatten().map(|o| o.position);
+                        match from {
+                            Some(from) => {
+                                let metres = citizen_core::geodesy::distance_m(from, to);
+                                locale.t_args("map-route-to", &[
+                                    ("name", Value::from(name.clone())),
+                                    ("distance", Value::from(distance(metres, locale))),
+                                    ("compass", Value::from(locale.t(compass_key(bearing_deg(from, to))))),
+                                    ("minutes", Value::from(walking_minutes(metres))),
+                                ])
+                            }
+                            None => name.clone(),
+                        }
+                    }}
                     " "
                     <button class="link" on:click=move |_| route.0.set(None)>{move || locale.t("map-route-clear")}</button>
                 </p>
