@@ -137,6 +137,97 @@ async fn first_frame(app: &Client) -> Result<f64> {
     .await
 }
 
+/// What the canvas showed where GSHHG has water or land.
+struct Pixels {
+    probes: usize,
+    waters: usize,
+    right: usize,
+    /// Probes on GSHHG's islands in the river, and how many of them show land.
+    island_probes: usize,
+    island_right: usize,
+}
+
+impl Pixels {
+    fn share(&self) -> f64 {
+        self.right as f64 / self.probes.max(1) as f64
+    }
+}
+
+/// Reads the map canvas on a grid, with the map centred on `centre` at `zoom`, and compares
+/// each pixel with the style's water or land colour where GSHHG says which it is; points
+/// within 3 px of a shore are left out (antialiased edges).
+async fn basemap_pixels(
+    app: &Client,
+    centre: Position,
+    zoom: f64,
+    land: &[(String, Polygon<f64>)],
+    water: &[(String, Polygon<f64>)],
+) -> Result<Pixels> {
+    let (size, _) = canvas_pixels(app, &[]).await?;
+    let (cx, cy) = world_px(centre, zoom);
+    // Some((is water, is an island)) where GSHHG knows.
+    let class_at = |x: f64, y: f64| {
+        let p = world_position(cx - size.0 / 2.0 + x, cy - size.1 / 2.0 + y, zoom);
+        let point = Point::new(p.lon, p.lat);
+        if water.iter().any(|(_, poly)| poly.contains(&point)) {
+            Some((true, false))
+        } else {
+            land.iter()
+                .find(|(_, poly)| poly.contains(&point))
+                .map(|(class, _)| (false, class == "island_in_lake"))
+        }
+    };
+    let mut probes = Vec::new();
+    let mut classes = Vec::new();
+    let mut y = 20.0;
+    while y < size.1 - 40.0 {
+        let mut x = 20.0;
+        while x < size.0 - 60.0 {
+            let here = class_at(x, y);
+            let around = [(-3.0, 0.0), (3.0, 0.0), (0.0, -3.0), (0.0, 3.0)]
+                .iter()
+                .all(|(dx, dy)| class_at(x + dx, y + dy) == here);
+            if let Some(class) = here
+                && around
+            {
+                probes.push((x, y));
+                classes.push(class);
+            }
+            x += 12.0;
+        }
+        y += 12.0;
+    }
+    let (water_rgb, earth_rgb) = style_colours()?;
+    let (_, pixels) = canvas_pixels(app, &probes).await?;
+    let mut found = Pixels {
+        probes: probes.len(),
+        waters: classes.iter().filter(|(w, _)| *w).count(),
+        right: 0,
+        island_probes: classes.iter().filter(|(_, i)| *i).count(),
+        island_right: 0,
+    };
+    for (((is_water, island), rgb), at) in classes.iter().zip(&pixels).zip(&probes) {
+        let want = if *is_water { water_rgb } else { earth_rgb };
+        if close(*rgb, want) {
+            found.right += 1;
+            if *island {
+                found.island_right += 1;
+            }
+        } else if found.right < 5 {
+            eprintln!("probe {at:?}: {rgb:?}, expected {want:?}");
+        }
+    }
+    eprintln!(
+        "map pixels at zoom {zoom}: {} of {} probes have the colour GSHHG says ({:.0} %), {} of {} on the island",
+        found.right,
+        found.probes,
+        found.share() * 100.0,
+        found.island_right,
+        found.island_probes
+    );
+    Ok(found)
+}
+
 /// Ids with their distance from `from` in metres, nearest first: the brute-force answer.
 fn by_distance<'a>(
     from: Position,
@@ -213,68 +304,37 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     let zoom = 13.0;
     let land = polygons("gshhg_f_tiengiang_land.geojson")?;
     let water = polygons("gshhg_f_tiengiang_water.geojson")?;
-    let (size, _) = canvas_pixels(&app, &[]).await?;
-    let (cx, cy) = world_px(centre, zoom);
-    // A grid over the canvas, each point classed by GSHHG; points within 3 px of a shore
-    // are left out (antialiased edges).
-    let mut probes = Vec::new();
-    let mut classes = Vec::new();
-    let class_at = |x: f64, y: f64| {
-        let p = world_position(cx - size.0 / 2.0 + x, cy - size.1 / 2.0 + y, zoom);
-        let point = Point::new(p.lon, p.lat);
-        if water.iter().any(|(_, poly)| poly.contains(&point)) {
-            Some(true)
-        } else if land.iter().any(|(_, poly)| poly.contains(&point)) {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    let mut y = 20.0;
-    while y < size.1 - 40.0 {
-        let mut x = 20.0;
-        while x < size.0 - 60.0 {
-            let here = class_at(x, y);
-            let around = [(-3.0, 0.0), (3.0, 0.0), (0.0, -3.0), (0.0, 3.0)]
-                .iter()
-                .all(|(dx, dy)| class_at(x + dx, y + dy) == here);
-            if let Some(is_water) = here
-                && around
-            {
-                probes.push((x, y));
-                classes.push(is_water);
-            }
-            x += 12.0;
-        }
-        y += 12.0;
-    }
-    let waters = classes.iter().filter(|w| **w).count();
+    let near = basemap_pixels(&app, centre, zoom, &land, &water).await?;
     ensure!(
-        waters >= 20 && classes.len() - waters >= 20,
-        "the view at Mỹ Tho holds both river and land ({waters} water of {} probes)",
-        classes.len()
-    );
-    let (water_rgb, earth_rgb) = style_colours()?;
-    let (_, pixels) = canvas_pixels(&app, &probes).await?;
-    let mut right = 0;
-    for ((is_water, rgb), at) in classes.iter().zip(&pixels).zip(&probes) {
-        let want = if *is_water { water_rgb } else { earth_rgb };
-        if close(*rgb, want) {
-            right += 1;
-        } else if right < 5 {
-            eprintln!("probe {at:?}: {rgb:?}, expected {want:?}");
-        }
-    }
-    let share = f64::from(right) / classes.len() as f64;
-    eprintln!(
-        "map pixels: {right} of {} probes have the colour GSHHG says ({:.0} %)",
-        classes.len(),
-        share * 100.0
+        near.waters >= 20 && near.probes - near.waters >= 20,
+        "the view at Mỹ Tho holds both river and land ({} water of {} probes)",
+        near.waters,
+        near.probes
     );
     ensure!(
-        share > 0.9,
+        near.share() > 0.9,
         "the canvas shows the river and its banks where GSHHG has them"
     );
+    // Two steps out, the island in the river (GSHHG's one, probably Cồn Thới Sơn) is in
+    // view: drawn as land amid the water.
+    for _ in 0..2 {
+        click(&app, ".maplibregl-ctrl-zoom-out").await?;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let wide = basemap_pixels(&app, centre, zoom - 2.0, &land, &water).await?;
+    ensure!(
+        wide.island_probes >= 5 && wide.island_right * 10 >= wide.island_probes * 9,
+        "the island is drawn as land: {} of {} probes",
+        wide.island_right,
+        wide.island_probes
+    );
+    ensure!(wide.share() > 0.9, "the wider view matches GSHHG too");
+    for _ in 0..2 {
+        click(&app, ".maplibregl-ctrl-zoom-in").await?;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     for group in ["sights", "lodging", "food", "markets", "tours", "wifi"] {
         click(&app, &format!("button.layer[data-group='{group}']")).await?;
     }
@@ -301,6 +361,7 @@ async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resi
     app.perform_actions(tap).await?;
     let note = wait_text(&app, "#position-note", "Vị trí của bạn").await?;
     let mine = position_in(&note).with_context(|| format!("a position in {note:?}"))?;
+    let (cx, cy) = world_px(centre, zoom);
     let tapped = world_position(cx + dx as f64, cy + dy as f64, zoom);
     ensure!(
         citizen_core::geodesy::distance_m(mine, tapped) < 30.0,
