@@ -433,27 +433,38 @@ pub async fn phone_with_a_waiting_report(
     Ok(())
 }
 
-/// Waits until no `citizen-app` process runs on the data directory `data_dir` (closing the
-/// window ends the app, but not in the same instant), at most `within`.
-pub async fn wait_app_gone(data_dir: &Path, within: Duration) -> Result<()> {
+/// The `citizen-app` processes running on the data directory `data_dir`.
+fn app_pids(data_dir: &Path) -> Vec<u32> {
     let wanted = format!("CITIZEN_DATA_DIR={}", data_dir.display());
-    eventually(within, "the app to end", || async {
-        let running = std::fs::read_dir("/proc")?
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-            })
-            .any(|e| {
-                let exe = std::fs::read_link(e.path().join("exe")).ok();
-                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
-                exe.is_some_and(|x| x.file_name().is_some_and(|n| n == "citizen-app"))
-                    && environ
-                        .split(|b| *b == 0)
-                        .any(|var| var == wanted.as_bytes())
-            });
-        Ok((!running).then_some(()))
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                    let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+                    let environ = std::fs::read(e.path().join("environ")).ok()?;
+                    let ours = exe.file_name().is_some_and(|n| n == "citizen-app")
+                        && environ
+                            .split(|b| *b == 0)
+                            .any(|var| var == wanted.as_bytes());
+                    ours.then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ends the app on `data_dir` the hard way (SIGKILL), as a phone's system does to an app in
+/// the background, and waits until it is gone.
+pub async fn kill_app(data_dir: &Path) -> Result<()> {
+    for pid in app_pids(data_dir) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    eventually(Duration::from_secs(10), "the app to end", || async {
+        Ok(app_pids(data_dir).is_empty().then_some(()))
     })
     .await
 }
