@@ -225,11 +225,13 @@ impl Basemap {
     /// its cache), else from the coarse pack.
     pub async fn tile(&self, z: u8, x: u32, y: u32) -> Option<Vec<u8>> {
         let streets = self.streets.read().await.clone();
+        // Taken out of the lock: a fetch may take seconds, a new source must not wait on it.
+        let online = self.online.read().await.clone();
         if let Some(streets) = streets {
             if let Some(tile) = streets.tile(z, x, y).await {
                 return Some(tile);
             }
-        } else if let Some(online) = self.online.read().await.clone()
+        } else if let Some(online) = online
             && let Some(tile) = online.tile(z, x, y, crate::syncer::now_ms()).await
         {
             return Some(tile);

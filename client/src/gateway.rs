@@ -56,6 +56,15 @@ impl GatewayError {
     }
 }
 
+/// Why a download stopped: the gateway or the link, or writing on this device.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("{0}")]
+    Gateway(#[from] GatewayError),
+    #[error("writing the download: {0}")]
+    Write(std::io::Error),
+}
+
 /// How long the link may stay silent (no byte sent or received) before a request is given
 /// up: 20 s.
 pub const SILENCE: Duration = Duration::from_secs(20);
@@ -204,32 +213,51 @@ impl Gateway {
         }
     }
 
-    /// Writes the bytes of the gateway's file at `path` into `file` from byte `from` on,
-    /// asking for the rest only (`Range`, RFC 9110 14.2); when the gateway sends the whole
-    /// file instead, `file` is written from its start. `on_bytes` hears the file's length
-    /// after each piece. Returns the file's length at the end. Gives up, keeping what
-    /// arrived, when the link goes silent.
+    /// Writes the bytes of the gateway's file at `path` (`total` bytes long) into `file`
+    /// from byte `from` on, asking for the rest only (`Range`, RFC 9110 14.2); when the
+    /// gateway sends the whole file instead, `file` is written from its start. `on_bytes`
+    /// hears the file's length after each piece. Returns the file's length at the end. Gives
+    /// up, keeping what arrived, when the link goes silent, when a range starts elsewhere
+    /// than asked, or when more than `total` bytes come; a local write error is
+    /// [`DownloadError::Write`].
     pub async fn download(
         &self,
         path: &str,
         from: u64,
+        total: u64,
         file: &mut tokio::fs::File,
         mut on_bytes: impl FnMut(u64),
-    ) -> Result<u64, GatewayError> {
+    ) -> Result<u64, DownloadError> {
         use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
         let mut request = self.http.get(format!("{}{path}", self.base));
         if from > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
         }
         let silent = |_| GatewayError::Silent(self.silence);
-        let io = |e: std::io::Error| GatewayError::Decode(format!("writing the download: {e}"));
+        let io = DownloadError::Write;
         let mut response = tokio::time::timeout(self.silence, request.send())
             .await
             .map_err(silent)?
             .map_err(GatewayError::Unreachable)?;
         let status = response.status().as_u16();
         let mut length = match status {
-            206 => from,
+            // Only the range asked for is taken (RFC 9110 14.4: `Content-Range: bytes a-b/n`).
+            206 => {
+                let start = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes "))
+                    .and_then(|v| v.split('-').next())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if start != Some(from) {
+                    return Err(GatewayError::Decode(format!(
+                        "asked for bytes from {from}, got a range starting at {start:?}"
+                    ))
+                    .into());
+                }
+                from
+            }
             200 => {
                 file.set_len(0).await.map_err(io)?;
                 0
@@ -240,7 +268,8 @@ impl Gateway {
                     status,
                     body,
                     retry_after_ms: None,
-                });
+                }
+                .into());
             }
         };
         file.seek(std::io::SeekFrom::Start(length))
@@ -251,6 +280,12 @@ impl Gateway {
             .map_err(silent)?
             .map_err(GatewayError::Unreachable)?
         {
+            if length + piece.len() as u64 > total {
+                return Err(GatewayError::Decode(format!(
+                    "the file is longer than the {total} bytes offered"
+                ))
+                .into());
+            }
             file.write_all(&piece).await.map_err(io)?;
             length += piece.len() as u64;
             on_bytes(length);

@@ -13,7 +13,7 @@ use citizen_core::views::StreetPackOffer;
 use sha2::{Digest as _, Sha256};
 
 use crate::basemap::TilePack;
-use crate::gateway::{Gateway, GatewayError};
+use crate::gateway::{DownloadError, Gateway, GatewayError};
 
 const FILE: &str = "streets.pmtiles";
 const META: &str = "streets.json";
@@ -101,10 +101,14 @@ impl StreetPackFiles {
                 );
             }
             gateway
-                .download(&offer.url, from, &mut file, |done| {
+                .download(&offer.url, from, offer.bytes, &mut file, |done| {
                     on_progress(done, offer.bytes);
                 })
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    DownloadError::Gateway(e) => StreetPackError::Gateway(e),
+                    DownloadError::Write(e) => StreetPackError::Io(e),
+                })?;
         }
         let got = sha256_of(&part).await?;
         if got != offer.sha256 {

@@ -25,8 +25,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 pub struct TileCache {
     pool: SqlitePool,
     max_bytes: u64,
-    /// Bytes of tile data held now.
+    /// Bytes of tile data held now; exact, since writes take turns (`writing`).
     held: Arc<AtomicU64>,
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl TileCache {
@@ -61,9 +62,13 @@ impl TileCache {
             pool,
             max_bytes,
             held: Arc::new(AtomicU64::new(u64::try_from(held).unwrap_or(0))),
+            writing: Arc::default(),
         };
         // A smaller limit than last time takes effect at once.
-        cache.evict().await?;
+        {
+            let _turn = cache.writing.lock().await;
+            cache.evict().await?;
+        }
         Ok(cache)
     }
 
@@ -96,6 +101,7 @@ impl TileCache {
         data: &[u8],
         now_ms: i64,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.writing.lock().await;
         let mut tx = self.pool.begin().await?;
         let old: Option<i64> = sqlx::query_scalar(
             "SELECT bytes FROM tiles WHERE source = ? AND z = ? AND x = ? AND y = ?",
@@ -133,7 +139,8 @@ impl TileCache {
         self.held.load(Ordering::SeqCst)
     }
 
-    /// Drops the least recently used tiles, just enough of them to be within the limit.
+    /// Drops the least recently used tiles, just enough of them to be within the limit. The
+    /// caller holds `writing`.
     async fn evict(&self) -> Result<(), sqlx::Error> {
         let held = self.held.load(Ordering::SeqCst);
         if held <= self.max_bytes {
@@ -216,7 +223,16 @@ impl OnlineTiles {
         if answer.status() != reqwest::StatusCode::OK {
             return None;
         }
-        let bytes = answer.bytes().await.ok()?;
+        // A tile larger than any real one is refused, compressed or not.
+        let mut answer = answer;
+        let mut bytes = Vec::new();
+        while let Some(piece) = answer.chunk().await.ok()? {
+            if bytes.len() + piece.len() > MAX_TILE_BYTES {
+                tracing::warn!(url, "tile over {MAX_TILE_BYTES} bytes refused");
+                return None;
+            }
+            bytes.extend_from_slice(&piece);
+        }
         let tile = gunzip_if_needed(&bytes)?;
         if let Err(error) = self
             .cache
@@ -229,15 +245,20 @@ impl OnlineTiles {
     }
 }
 
+/// The largest tile taken from a source, before or after decompression: 2 MB. Protomaps'
+/// own limit for a vector tile is 500 KB; more is a broken or hostile server.
+pub const MAX_TILE_BYTES: usize = 2 * 1024 * 1024;
+
 /// Vector tiles are often served gzip-compressed without saying so in the headers.
 fn gunzip_if_needed(bytes: &[u8]) -> Option<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         use std::io::Read as _;
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes)
+            .take(MAX_TILE_BYTES as u64 + 1)
             .read_to_end(&mut out)
             .ok()?;
-        Some(out)
+        (out.len() <= MAX_TILE_BYTES).then_some(out)
     } else {
         Some(bytes.to_vec())
     }

@@ -208,3 +208,55 @@ async fn tiles_seen_online_stay_for_offline_use_within_the_cache_bound() {
         .expect("cache");
     assert!(smaller.held_bytes() <= 1_000);
 }
+
+/// A server that answers every request with `answer`, as a broken proxy might.
+async fn answering(answer: &'static [u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0_u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(answer).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_wrong_range_or_too_many_bytes_stop_the_download_without_touching_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("part");
+    std::fs::write(&path, b"01234").expect("part");
+    // Asked from byte 5, answered from byte 0.
+    let url = answering(
+        b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/20\r\nContent-Length: 10\r\n\r\n0123456789",
+    )
+    .await;
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await
+        .expect("open");
+    let wrong = Gateway::new(&url)
+        .download("/f", 5, 20, &mut file, |_| {})
+        .await;
+    assert!(wrong.is_err(), "{wrong:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), b"01234", "untouched");
+    // The whole file, but longer than offered.
+    let url =
+        answering(b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n012345678901234567890123456789")
+            .await;
+    let long = Gateway::new(&url)
+        .download("/f", 5, 20, &mut file, |_| {})
+        .await;
+    assert!(long.is_err(), "{long:?}");
+    assert!(
+        std::fs::metadata(&path).expect("meta").len() <= 20,
+        "never past the offer"
+    );
+}
