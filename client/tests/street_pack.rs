@@ -70,6 +70,26 @@ async fn a_download_resumes_from_the_bytes_already_here_and_a_damaged_one_is_thr
         .await
         .expect("answer");
     assert_eq!(ranged.status().as_u16(), 206);
+    assert_eq!(
+        ranged.headers()["content-type"],
+        "application/vnd.pmtiles",
+        "the PMTiles media type"
+    );
+    // Tile addresses: outside the grid is no tile (404), not a number is a bad request.
+    let http = reqwest::Client::new();
+    for (path, status) in [
+        ("/api/v1/map/tiles/0/2147483646/0", 404),
+        ("/api/v1/map/tiles/40/0/0.mvt", 404),
+        ("/api/v1/map/tiles/z/0/0", 400),
+        ("/api/v1/map/tiles/12/3258/x.mvt", 400),
+    ] {
+        let answer = http
+            .get(format!("{url}{path}"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status().as_u16(), status, "{path}");
+    }
     assert_eq!(ranged.bytes().await.expect("body").len(), bytes.len() - 100);
 
     // Half of it arrived before the link broke.

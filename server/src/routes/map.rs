@@ -106,13 +106,21 @@ pub async fn file(State(state): State<AppState>, request: Request) -> Response {
 }
 
 async fn serve(pack: Arc<StreetPack>, request: Request) -> Response {
-    match tower_http::services::ServeFile::new(&pack.path)
+    let mut response = match tower_http::services::ServeFile::new(&pack.path)
         .oneshot(request)
         .await
     {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
+    };
+    // The file's media type (PMTiles spec, "Media type"), whatever the extension guess says.
+    if response.status().is_success() {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/vnd.pmtiles"),
+        );
     }
+    response
 }
 
 /// One vector tile of the street pack, uncompressed (Mapbox Vector Tile 2.1): the tile
@@ -126,8 +134,8 @@ async fn serve(pack: Arc<StreetPack>, request: Request) -> Response {
     responses(
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "The pack has no tile here"),
-        (status = 400, description = "Not a tile address", body = crate::error::ApiErrorBody),
-        (status = 404, description = "This city has no street pack", body = crate::error::ApiErrorBody),
+        (status = 400, description = "z, x or y is not a whole number", body = crate::error::ApiErrorBody),
+        (status = 404, description = "This city has no street pack, or the address is outside the tile grid", body = crate::error::ApiErrorBody),
     ))]
 pub async fn tile(
     State(state): State<AppState>,
@@ -138,12 +146,16 @@ pub async fn tile(
     };
     let bad = |field: &str| ApiError::InvalidField {
         field: field.into(),
-        message: "not a tile address: z 0–30, x and y 0 … 2^z − 1".into(),
+        message: "must be a whole number".into(),
     };
     let z: u8 = z.parse().map_err(|_| bad("z"))?;
     let x: u32 = x.parse().map_err(|_| bad("x"))?;
     let y: u32 = y.trim_end_matches(".mvt").parse().map_err(|_| bad("y"))?;
-    let coord = pmtiles::TileCoord::new(z, x, y).map_err(|_| bad("z"))?;
+    // Numbers outside the tile grid name no tile: not found, like any tile the pack lacks
+    // beyond its area.
+    let Ok(coord) = pmtiles::TileCoord::new(z, x, y) else {
+        return Err(ApiError::NotFound);
+    };
     let tile = match pack.reader.get_tile_decompressed(coord).await {
         Ok(tile) => tile,
         Err(e) => {
