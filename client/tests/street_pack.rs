@@ -80,6 +80,8 @@ async fn a_download_resumes_from_the_bytes_already_here_and_a_damaged_one_is_thr
     for (path, status) in [
         ("/api/v1/map/tiles/0/2147483646/0", 404),
         ("/api/v1/map/tiles/40/0/0.mvt", 404),
+        ("/api/v1/map/tiles/2147483646/0/0", 404),
+        ("/api/v1/map/tiles/3/99999999999999999/0", 404),
         ("/api/v1/map/tiles/z/0/0", 400),
         ("/api/v1/map/tiles/12/3258/x.mvt", 400),
     ] {

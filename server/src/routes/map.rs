@@ -148,14 +148,19 @@ pub async fn tile(
         field: field.into(),
         message: "must be a whole number".into(),
     };
-    let z: u8 = z.parse().map_err(|_| bad("z"))?;
-    let x: u32 = x.parse().map_err(|_| bad("x"))?;
-    let y: u32 = y.trim_end_matches(".mvt").parse().map_err(|_| bad("y"))?;
+    let z: u64 = z.parse().map_err(|_| bad("z"))?;
+    let x: u64 = x.parse().map_err(|_| bad("x"))?;
+    let y: u64 = y.trim_end_matches(".mvt").parse().map_err(|_| bad("y"))?;
     // Numbers outside the tile grid name no tile: not found, like any tile the pack lacks
     // beyond its area.
-    let Ok(coord) = pmtiles::TileCoord::new(z, x, y) else {
+    let coord = match (u8::try_from(z), u32::try_from(x), u32::try_from(y)) {
+        (Ok(z), Ok(x), Ok(y)) => pmtiles::TileCoord::new(z, x, y).ok(),
+        _ => None,
+    };
+    let Some(coord) = coord else {
         return Err(ApiError::NotFound);
     };
+    let (z, x, y) = (coord.z(), coord.x(), coord.y());
     let tile = match pack.reader.get_tile_decompressed(coord).await {
         Ok(tile) => tile,
         Err(e) => {
