@@ -75,15 +75,15 @@ async fn a_download_resumes_from_the_bytes_already_here_and_a_damaged_one_is_thr
         "application/vnd.pmtiles",
         "the PMTiles media type"
     );
-    // Tile addresses: outside the grid is no tile (404), not a number is a bad request.
+    // Tile addresses that name no tile of the grid (outside it, or not numbers) are not found.
     let http = reqwest::Client::new();
     for (path, status) in [
         ("/api/v1/map/tiles/0/2147483646/0", 404),
         ("/api/v1/map/tiles/40/0/0.mvt", 404),
         ("/api/v1/map/tiles/2147483646/0/0", 404),
         ("/api/v1/map/tiles/3/99999999999999999/0", 404),
-        ("/api/v1/map/tiles/z/0/0", 400),
-        ("/api/v1/map/tiles/12/3258/x.mvt", 400),
+        ("/api/v1/map/tiles/z/0/0", 404),
+        ("/api/v1/map/tiles/12/3258/%C3%B8", 404),
     ] {
         let answer = http
             .get(format!("{url}{path}"))

@@ -134,8 +134,7 @@ async fn serve(pack: Arc<StreetPack>, request: Request) -> Response {
     responses(
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "The pack has no tile here"),
-        (status = 400, description = "z, x or y is not a whole number", body = crate::error::ApiErrorBody),
-        (status = 404, description = "This city has no street pack, or the address is outside the tile grid", body = crate::error::ApiErrorBody),
+        (status = 404, description = "This city has no street pack, or the address names no tile of the grid", body = crate::error::ApiErrorBody),
     ))]
 pub async fn tile(
     State(state): State<AppState>,
@@ -144,17 +143,15 @@ pub async fn tile(
     let Some(pack) = state.street_pack.clone() else {
         return Err(ApiError::NotFound);
     };
-    let bad = |field: &str| ApiError::InvalidField {
-        field: field.into(),
-        message: "must be a whole number".into(),
-    };
-    let z: u64 = z.parse().map_err(|_| bad("z"))?;
-    let x: u64 = x.parse().map_err(|_| bad("x"))?;
-    let y: u64 = y.trim_end_matches(".mvt").parse().map_err(|_| bad("y"))?;
-    // Numbers outside the tile grid name no tile: not found, like any tile the pack lacks
-    // beyond its area.
-    let coord = match (u8::try_from(z), u32::try_from(x), u32::try_from(y)) {
-        (Ok(z), Ok(x), Ok(y)) => pmtiles::TileCoord::new(z, x, y).ok(),
+    // An address that names no tile of the grid (not a number, or outside it) is not found,
+    // like any tile the pack lacks beyond its area.
+    let number = |text: &str| text.parse::<u64>().ok();
+    let coord = match (
+        number(&z).and_then(|z| u8::try_from(z).ok()),
+        number(&x).and_then(|x| u32::try_from(x).ok()),
+        number(y.trim_end_matches(".mvt")).and_then(|y| u32::try_from(y).ok()),
+    ) {
+        (Some(z), Some(x), Some(y)) => pmtiles::TileCoord::new(z, x, y).ok(),
         _ => None,
     };
     let Some(coord) = coord else {
