@@ -14,6 +14,10 @@ use fantoccini::Client;
 use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use geo::{Contains as _, Coord, LineString, Point, Polygon};
 
+/// One app at a time: two WebKit pages drawing maps in software on two cores starve each
+/// other (a first frame or a download's progress window missed).
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// MapLibre's world is 512 CSS pixels wide at zoom 0.
 const TILE: f64 = 512.0;
 
@@ -123,6 +127,13 @@ async fn canvas_pixels(app: &Client, at: &[(f64, f64)]) -> Result<((f64, f64), V
         .map(|p| [0, 1, 2].map(|i| p[i].as_u64().unwrap_or_default().min(255) as u8))
         .collect();
     Ok((size, pixels))
+}
+
+/// From the home screen to the map's first complete frame.
+async fn open_map(app: &Client) -> Result<f64> {
+    wait_text(app, "#home .city-name", "Mỹ Tho").await?;
+    click(app, "#go-map").await?;
+    first_frame(app).await
 }
 
 /// Waits until the map has drawn its first complete frame; returns how long that took (ms).
@@ -270,6 +281,7 @@ fn start(display: &Display, data: &std::path::Path) -> Result<Driver> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_map_draws_the_river_finds_places_and_measures_from_the_resident() -> Result<()>
 {
+    let _turn = ONE_APP.lock().await;
     let tmp = tempfile::tempdir()?;
     let data = tmp.path().join("app");
     let display = Display::get()?;
@@ -607,6 +619,7 @@ async fn white_pixels(app: &Client) -> Result<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_draws_offline()
 -> Result<()> {
+    let _turn = ONE_APP.lock().await;
     let tmp = tempfile::tempdir()?;
     let pack_dir = tmp.path().join("pack");
     std::fs::create_dir_all(&pack_dir)?;
@@ -647,9 +660,7 @@ async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_dra
     proxy.set_down(true);
     let driver = Driver::start(&display, binary("citizen-app", "debug")?, &env(proxy.url()))?;
     let app = driver.session().await?;
-    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
-    click(&app, "#go-map").await?;
-    first_frame(&app).await?;
+    open_map(&app).await?;
     let coarse_white = white_pixels(&app).await?;
     ensure!(
         text_of(&app, "#street-download").await?.is_none(),
@@ -758,9 +769,7 @@ async fn the_street_pack_downloads_with_progress_resumes_after_a_restart_and_dra
     proxy.set_down(true);
     let driver = Driver::start(&display, binary("citizen-app", "debug")?, &env(proxy.url()))?;
     let app = driver.session().await?;
-    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
-    click(&app, "#go-map").await?;
-    first_frame(&app).await?;
+    open_map(&app).await?;
     wait_text(&app, "#street-installed", "").await?;
     ensure!(
         text_of(&app, "#map-coarse").await?.is_none(),
