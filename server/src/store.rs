@@ -1,14 +1,12 @@
 //! The gateway's database: published records and the ordered feed of their changes.
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use citizen_core::{CityPack, Entity, EntityKind, Record};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, Executor, Row, Transaction};
 
 mod credentials;
 mod reports;
@@ -34,6 +32,8 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("background task: {0}")]
     Task(String),
+    #[error("--database: {0}")]
+    Url(String),
 }
 
 /// A page of the feed with its records as stored JSON: serialises exactly like
@@ -64,10 +64,63 @@ pub enum RawOp {
     Delete { kind: String, id: String },
 }
 
+/// Which database engine holds the gateway's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// One file, embedded: one gateway instance (the default).
+    Sqlite,
+    /// A PostgreSQL server: any number of gateway instances.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `--database` URL names: `sqlite:…` or `postgres://…`/`postgresql://…`.
+    ///
+    /// # Errors
+    /// [`StoreError::Url`] for any other scheme.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Url(
+                "must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// `sql`, a `SELECT` of one table's rows, made to lock those rows until the transaction
+    /// ends. SQLite has no row locks; its write transactions (`BEGIN IMMEDIATE`) already
+    /// exclude each other.
+    fn locking(self, sql: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            Backend::Sqlite => sql.into(),
+            Backend::Postgres => format!("{sql} FOR UPDATE").into(),
+        }
+    }
+}
+
+/// The gateway's database, on SQLite or PostgreSQL. Every query is written once, in the SQL
+/// both engines speak (`$1` parameters, `ON CONFLICT`, `RETURNING`), and runs through sqlx's
+/// `Any` driver; the few differences (how a write transaction starts, row locks, JSON
+/// functions) are in [`Backend`].
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
+
+/// Connections per gateway instance.
+const POOL_SIZE: u32 = 8;
 
 /// What an import of a city pack did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,23 +132,84 @@ pub enum Import {
 }
 
 impl Store {
-    /// Opens the database named by a `sqlite://…` URL, creating it and its schema if needed.
+    /// Opens the database named by a `sqlite://…` or `postgres://…` URL and brings its schema
+    /// up to date (forward-only migrations, one set per engine). A SQLite file is created if
+    /// missing; a PostgreSQL database must exist (the role needs to own it or have `CREATE`).
+    ///
+    /// # Errors
+    /// [`StoreError::Url`] for another scheme, [`StoreError::Database`] when it cannot be
+    /// reached, [`StoreError::Migration`] when its schema is newer than this gateway's.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let options = AnyPoolOptions::new().max_connections(POOL_SIZE);
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains("mode=") {
+                    url.to_owned()
+                } else {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    format!("{url}{sep}mode=rwc")
+                };
+                options
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers never wait for the writer; NORMAL is durable at
+                            // each checkpoint and never corrupts; a writer waits for another
+                            // up to 5 s instead of failing at once.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.connect(url).await?,
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction that may write the feed. Such transactions run one at a time, on both
+    /// engines, from their first statement to their commit: SQLite takes its write lock
+    /// (`BEGIN IMMEDIATE`), PostgreSQL locks the feed counter's row. So a read-then-write
+    /// inside one never races another instance, and feed positions are handed out in commit
+    /// order (a reader cannot see position n+1 while n is still to commit).
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT last FROM feed_seq WHERE id = 1 FOR UPDATE")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// A transaction that writes rows it locks itself (see [`Backend::locking`]) and not the
+    /// feed, so it does not wait for feed writers on PostgreSQL.
+    async fn begin_rows(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Imports a city pack unless this exact content was imported before. Records whose
@@ -107,9 +221,9 @@ impl Store {
         now_ms: i64,
     ) -> Result<Import, StoreError> {
         let hash = format!("{:x}", Sha256::digest(content));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let known: Option<String> =
-            sqlx::query_scalar("SELECT content_hash FROM pack_imports WHERE pack_id = ?")
+            sqlx::query_scalar("SELECT content_hash FROM pack_imports WHERE pack_id = $1")
                 .bind(&pack.city.id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -122,7 +236,7 @@ impl Store {
             changed += usize::from(upsert_in(&mut tx, &entity).await?);
         }
         sqlx::query(
-            "INSERT INTO pack_imports (pack_id, content_hash, imported_at_ms) VALUES (?, ?, ?) \
+            "INSERT INTO pack_imports (pack_id, content_hash, imported_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (pack_id) DO UPDATE SET content_hash = excluded.content_hash, \
              imported_at_ms = excluded.imported_at_ms",
         )
@@ -139,7 +253,7 @@ impl Store {
     pub async fn upsert(&self, entities: &[Entity]) -> Result<usize, StoreError> {
         // IMMEDIATE: take the write lock before reading, so that the read-then-write below never
         // fails to upgrade when another process (a second gateway, an admin tool) writes too.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut changed = 0;
         for entity in entities {
             changed += usize::from(upsert_in(&mut tx, entity).await?);
@@ -150,16 +264,17 @@ impl Store {
 
     /// Withdraws a record: it stays in the feed as a deletion. Returns whether it was live.
     pub async fn delete(&self, kind: EntityKind, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let live: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM entities WHERE kind = ? AND id = ? AND deleted = 0")
-                .bind(kind.code())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut tx = self.begin_write().await?;
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM entities WHERE kind = $1 AND id = $2 AND deleted = 0",
+        )
+        .bind(kind.code())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if live.is_some() {
             let seq = next_seq(&mut tx).await?;
-            sqlx::query("UPDATE entities SET deleted = 1, seq = ? WHERE kind = ? AND id = ?")
+            sqlx::query("UPDATE entities SET deleted = 1, seq = $1 WHERE kind = $2 AND id = $3")
                 .bind(seq)
                 .bind(kind.code())
                 .bind(id)
@@ -191,7 +306,7 @@ impl Store {
                 .await?;
         let at_seq: Option<i64> = match at {
             Some((kind, id)) => {
-                sqlx::query_scalar("SELECT seq FROM entities WHERE kind = ? AND id = ?")
+                sqlx::query_scalar("SELECT seq FROM entities WHERE kind = $1 AND id = $2")
                     .bind(kind)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -219,7 +334,7 @@ impl Store {
             });
         }
         let rows = sqlx::query(
-            "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(since)
         .bind(i64::from(limit) + 1)
@@ -231,7 +346,7 @@ impl Store {
             let kind: String = row.get(0);
             let id: String = row.get(1);
             let op =
-                if row.get::<bool, _>(4) {
+                if row.get::<i64, _>(4) != 0 {
                     RawOp::Delete { kind, id }
                 } else {
                     let body: String = row.get(2);
@@ -266,17 +381,22 @@ impl Store {
 
     /// Newest observation time of any reading, if there is one.
     pub async fn latest_reading_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MAX(json_extract(body, '$.data.observed_at_ms')) FROM entities \
-             WHERE kind = 'reading'",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT MAX(json_extract(body, '$.data.observed_at_ms')) FROM entities \
+                 WHERE kind = 'reading'"
+            }
+            Backend::Postgres => {
+                "SELECT MAX((body::jsonb -> 'data' ->> 'observed_at_ms')::bigint) FROM entities \
+                 WHERE kind = 'reading'"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 
     /// Every live record of type `T`.
     pub async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
-        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = ? AND deleted = 0")
+        let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = $1 AND deleted = 0")
             .bind(T::KIND.code())
             .fetch_all(&self.pool)
             .await?;
@@ -296,7 +416,7 @@ impl Store {
     }
 }
 
-async fn next_seq(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
+async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("UPDATE feed_seq SET last = last + 1 WHERE id = 1 RETURNING last")
             .fetch_one(&mut **tx)
@@ -305,24 +425,25 @@ async fn next_seq(tx: &mut Transaction<'_, Sqlite>) -> Result<i64, StoreError> {
 }
 
 /// Writes a record if it is new or changed; returns whether it was written.
-async fn upsert_in(tx: &mut Transaction<'_, Sqlite>, entity: &Entity) -> Result<bool, StoreError> {
+async fn upsert_in(tx: &mut Transaction<'_, Any>, entity: &Entity) -> Result<bool, StoreError> {
     let body = serde_json::to_string(entity)?;
     let kind = entity.kind().code();
     let id = entity.id();
-    let same: Option<bool> = sqlx::query_scalar(
-        "SELECT body = ? AND deleted = 0 FROM entities WHERE kind = ? AND id = ?",
+    let same: Option<i64> = sqlx::query_scalar(
+        "SELECT CASE WHEN body = $1 AND deleted = 0 THEN 1 ELSE 0 END FROM entities \
+         WHERE kind = $2 AND id = $3",
     )
     .bind(&body)
     .bind(kind)
     .bind(&id)
     .fetch_optional(&mut **tx)
     .await?;
-    if same == Some(true) {
+    if same == Some(1) {
         return Ok(false);
     }
     let seq = next_seq(tx).await?;
     sqlx::query(
-        "INSERT INTO entities (kind, id, body, seq, deleted) VALUES (?, ?, ?, ?, 0) \
+        "INSERT INTO entities (kind, id, body, seq, deleted) VALUES ($1, $2, $3, $4, 0) \
          ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, seq = excluded.seq, deleted = 0",
     )
     .bind(kind)

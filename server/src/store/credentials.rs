@@ -50,7 +50,7 @@ impl Store {
         let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         sqlx::query(
             "INSERT INTO credentials (token_hash, role, department, label, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(hash(&token))
         .bind(role.code())
@@ -65,7 +65,7 @@ impl Store {
     /// Who `token` belongs to, if anyone.
     pub async fn credential(&self, token: &str) -> Result<Option<Credential>, StoreError> {
         let row =
-            sqlx::query("SELECT role, department, label FROM credentials WHERE token_hash = ?")
+            sqlx::query("SELECT role, department, label FROM credentials WHERE token_hash = $1")
                 .bind(hash(token))
                 .fetch_optional(&self.pool)
                 .await?;

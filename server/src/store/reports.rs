@@ -9,7 +9,7 @@ use citizen_core::report::{
 };
 use citizen_core::{Entity, EntityKind};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Store, StoreError, upsert_in};
@@ -65,10 +65,10 @@ impl Store {
         routing: &Routing<'_>,
     ) -> Result<ReportReceipt, ReportError> {
         let request_hash = format!("{:x}", Sha256::digest(serde_json::to_vec(sub)?));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let known = sqlx::query(
             "SELECT request_hash, source, tracking_code, department, status, received_at_ms \
-             FROM reports WHERE id = ?",
+             FROM reports WHERE id = $1",
         )
         .bind(sub.id.to_string())
         .fetch_optional(&mut *tx)
@@ -103,7 +103,7 @@ impl Store {
             }
             let row = sqlx::query(
                 "SELECT u.size, u.sha256, u.complete, p.report_id FROM uploads u \
-                 LEFT JOIN photos p ON p.id = u.id WHERE u.id = ?",
+                 LEFT JOIN photos p ON p.id = u.id WHERE u.id = $1",
             )
             .bind(photo.id.to_string())
             .fetch_optional(&mut *tx)
@@ -113,7 +113,7 @@ impl Store {
                 None => Some("no upload with this id: upload the photo first".to_owned()),
                 Some(row) => {
                     let (size, sha, complete): (i64, String, bool) =
-                        (row.get(0), row.get(1), row.get(2));
+                        (row.get(0), row.get(1), row.get::<i64, _>(2) != 0);
                     let used: Option<String> = row.get(3);
                     if size as u64 != photo.size || sha != photo.sha256 {
                         Some("size or SHA-256 differ from the upload's".to_owned())
@@ -170,7 +170,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO reports (id, number, tracking_code, source, request_hash, category, \
              department, status, contact, received_at_ms, updated_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(sub.id.to_string())
         .bind(number)
@@ -186,7 +186,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for photo in &sub.photos {
-            sqlx::query("UPDATE photos SET report_id = ? WHERE id = ?")
+            sqlx::query("UPDATE photos SET report_id = $1 WHERE id = $2")
                 .bind(sub.id.to_string())
                 .bind(photo.id.to_string())
                 .execute(&mut *tx)
@@ -209,13 +209,13 @@ impl Store {
         report_id: Uuid,
         sub: &SupportSubmission,
     ) -> Result<SupportReceipt, ReportError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let Some(mut view) = view_in(&mut tx, report_id).await? else {
             tx.rollback().await?;
             return Err(ReportError::NotFound);
         };
         let same_op: Option<String> =
-            sqlx::query_scalar("SELECT report_id FROM supports WHERE op_id = ?")
+            sqlx::query_scalar("SELECT report_id FROM supports WHERE op_id = $1")
                 .bind(sub.op_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -233,7 +233,7 @@ impl Store {
         // still gets its receipt, so a retry after the report closed is not an error.
         let counted_before = same_op.is_some()
             || sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM supports WHERE report_id = ? AND device_id = ?",
+                "SELECT COUNT(*) FROM supports WHERE report_id = $1 AND device_id = $2",
             )
             .bind(report_id.to_string())
             .bind(sub.device_id.to_string())
@@ -252,7 +252,7 @@ impl Store {
             )));
         }
         let added = sqlx::query(
-            "INSERT INTO supports (report_id, device_id, op_id) VALUES (?, ?, ?) \
+            "INSERT INTO supports (report_id, device_id, op_id) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(report_id.to_string())
@@ -263,7 +263,7 @@ impl Store {
         .rows_affected();
         if added > 0 {
             let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM supports WHERE report_id = ?")
+                sqlx::query_scalar("SELECT COUNT(*) FROM supports WHERE report_id = $1")
                     .bind(report_id.to_string())
                     .fetch_one(&mut *tx)
                     .await?;
@@ -284,7 +284,7 @@ impl Store {
         let id = match Uuid::parse_str(id_or_code) {
             Ok(id) => Some(id.to_string()),
             Err(_) => {
-                sqlx::query_scalar("SELECT id FROM reports WHERE tracking_code = ?")
+                sqlx::query_scalar("SELECT id FROM reports WHERE tracking_code = $1")
                     .bind(id_or_code.trim().to_uppercase())
                     .fetch_optional(&self.pool)
                     .await?
@@ -293,7 +293,7 @@ impl Store {
         let Some(id) = id else { return Ok(None) };
         let mut conn = self.pool.acquire().await?;
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM entities WHERE kind = 'report' AND id = ? AND deleted = 0",
+            "SELECT body FROM entities WHERE kind = 'report' AND id = $1 AND deleted = 0",
         )
         .bind(&id)
         .fetch_optional(&mut *conn)
@@ -310,7 +310,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.id, r.status, r.contact, e.body FROM reports r \
              JOIN entities e ON e.kind = 'report' AND e.id = r.id \
-             WHERE r.department = ? ORDER BY r.received_at_ms, r.number",
+             WHERE r.department = $1 ORDER BY r.received_at_ms, r.number",
         )
         .bind(department)
         .fetch_all(&self.pool)
@@ -352,7 +352,7 @@ impl Store {
         let Some(found) = self.report(id_or_code).await? else {
             return Err(ReportError::NotFound);
         };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         // Read again under the write lock: another change may have landed meanwhile.
         let Some(mut view) = view_in(&mut tx, found.id).await? else {
             tx.rollback().await?;
@@ -371,7 +371,7 @@ impl Store {
         }
         if let Some(photo) = update.photo {
             let used: Option<Option<String>> =
-                sqlx::query_scalar("SELECT report_id FROM photos WHERE id = ?")
+                sqlx::query_scalar("SELECT report_id FROM photos WHERE id = $1")
                     .bind(photo.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -386,7 +386,7 @@ impl Store {
                 tx.rollback().await?;
                 return Err(ReportError::Conflict(FieldError::new("photo", message)));
             }
-            sqlx::query("UPDATE photos SET report_id = ? WHERE id = ?")
+            sqlx::query("UPDATE photos SET report_id = $1 WHERE id = $2")
                 .bind(view.id.to_string())
                 .bind(photo.to_string())
                 .execute(&mut *tx)
@@ -405,7 +405,7 @@ impl Store {
                 .map(str::to_owned),
             photo: update.photo,
         });
-        sqlx::query("UPDATE reports SET status = ?, updated_at_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE reports SET status = $1, updated_at_ms = $2 WHERE id = $3")
             .bind(update.status.code())
             .bind(now_ms)
             .bind(view.id.to_string())
@@ -423,11 +423,11 @@ impl Store {
 }
 
 async fn view_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: Uuid,
 ) -> Result<Option<ReportView>, StoreError> {
     let body: Option<String> =
-        sqlx::query_scalar("SELECT body FROM entities WHERE kind = ? AND id = ? AND deleted = 0")
+        sqlx::query_scalar("SELECT body FROM entities WHERE kind = $1 AND id = $2 AND deleted = 0")
             .bind(EntityKind::Report.code())
             .bind(id.to_string())
             .fetch_optional(&mut **tx)

@@ -38,13 +38,23 @@ impl Store {
         start: &UploadStart,
         now_ms: i64,
     ) -> Result<UploadState, UploadError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let known = sqlx::query("SELECT size, sha256 FROM uploads WHERE id = ?")
-            .bind(start.id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = known {
-            tx.commit().await?;
+        // Two instances may be asked at once: the row is made once, and both compare with it.
+        let made = sqlx::query(
+            "INSERT INTO uploads (id, size, sha256, created_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(start.id.to_string())
+        .bind(start.size as i64)
+        .bind(&start.sha256)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if made == 0 {
+            let row = sqlx::query("SELECT size, sha256 FROM uploads WHERE id = $1")
+                .bind(start.id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
             let (size, sha256): (i64, String) = (row.get(0), row.get(1));
             if size as u64 != start.size || sha256 != start.sha256 {
                 return Err(UploadError::Conflict(FieldError::new(
@@ -54,14 +64,6 @@ impl Store {
             }
             return self.upload_state(start.id).await;
         }
-        sqlx::query("INSERT INTO uploads (id, size, sha256, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(start.id.to_string())
-            .bind(start.size as i64)
-            .bind(&start.sha256)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(UploadState {
             id: start.id,
             size: start.size,
@@ -71,7 +73,7 @@ impl Store {
     }
 
     pub async fn upload_state(&self, id: Uuid) -> Result<UploadState, UploadError> {
-        let row = sqlx::query("SELECT size, received, complete FROM uploads WHERE id = ?")
+        let row = sqlx::query("SELECT size, received, complete FROM uploads WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?
@@ -80,7 +82,7 @@ impl Store {
             id,
             size: row.get::<i64, _>(0) as u64,
             offset: row.get::<i64, _>(1) as u64,
-            complete: row.get(2),
+            complete: row.get::<i64, _>(2) != 0,
         })
     }
 
@@ -93,8 +95,11 @@ impl Store {
         offset: u64,
         data: &[u8],
     ) -> Result<UploadState, UploadError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT size, sha256, received, complete FROM uploads WHERE id = ?")
+        let mut tx = self.begin_rows().await?;
+        let sql = self
+            .backend
+            .locking("SELECT size, sha256, received, complete FROM uploads WHERE id = $1");
+        let row = sqlx::query(&sql)
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await?;
@@ -105,7 +110,7 @@ impl Store {
         let size = row.get::<i64, _>(0) as u64;
         let sha256: String = row.get(1);
         let received = row.get::<i64, _>(2) as u64;
-        let complete: bool = row.get(3);
+        let complete = row.get::<i64, _>(3) != 0;
         if complete {
             tx.rollback().await?;
             return Err(UploadError::Conflict(FieldError::new(
@@ -133,13 +138,13 @@ impl Store {
             return self.upload_state(id).await;
         }
         if end < size {
-            sqlx::query("INSERT INTO upload_chunks (upload_id, start, data) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO upload_chunks (upload_id, start, data) VALUES ($1, $2, $3)")
                 .bind(id.to_string())
                 .bind(offset as i64)
                 .bind(data)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE uploads SET received = ? WHERE id = ?")
+            sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2")
                 .bind(end as i64)
                 .bind(id.to_string())
                 .execute(&mut *tx)
@@ -152,11 +157,12 @@ impl Store {
                 complete: false,
             });
         }
-        let chunks: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM upload_chunks WHERE upload_id = ? ORDER BY start")
-                .bind(id.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
+        let chunks: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM upload_chunks WHERE upload_id = $1 ORDER BY start",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
         let mut whole = Vec::with_capacity(size as usize);
         for chunk in &chunks {
             whole.extend_from_slice(chunk);
@@ -182,20 +188,20 @@ impl Store {
             }
         };
         sqlx::query(
-            "INSERT INTO photos (id, media_type, width, height, data) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO photos (id, media_type, width, height, data) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id.to_string())
         .bind(checked.media_type)
-        .bind(checked.width)
-        .bind(checked.height)
+        .bind(i64::from(checked.width))
+        .bind(i64::from(checked.height))
         .bind(&checked.data)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = ?")
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE uploads SET received = size, complete = 1 WHERE id = ?")
+        sqlx::query("UPDATE uploads SET received = size, complete = 1 WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -211,7 +217,7 @@ impl Store {
     /// A published photo (one a report or a reply refers to): its media type and bytes.
     pub async fn published_photo(&self, id: Uuid) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT media_type, data FROM photos WHERE id = ? AND report_id IS NOT NULL",
+            "SELECT media_type, data FROM photos WHERE id = $1 AND report_id IS NOT NULL",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
