@@ -1,6 +1,6 @@
 //! A city gateway restored from a backup taken before some changes: devices must not keep a
 //! history that is no longer the gateway's. Real stores, a real gateway on loopback whose
-//! database is backed up (`VACUUM INTO`) and put back.
+//! database is backed up (`VACUUM INTO` on SQLite, `pg_dump` on PostgreSQL) and put back.
 
 mod common;
 
@@ -65,10 +65,7 @@ async fn restored_gateway_case(pulled_after_sending: bool) {
     pull_all(&first, &gateway.url).await;
 
     // The city's IT team backs the gateway up.
-    sqlx::query(&format!("VACUUM INTO '{}'", backup.display()))
-        .execute(gateway.store.pool())
-        .await
-        .expect("backup");
+    gateway.backup(&backup).await;
 
     // The first device sends two reports (and, in one case, syncs after).
     let lost = send_reports(&first, &gateway.url, 2, "Rác trước chợ").await;
@@ -77,11 +74,7 @@ async fn restored_gateway_case(pulled_after_sending: bool) {
     }
 
     // The gateway is restored from the backup; a second device sends three reports.
-    gateway.stop().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    std::fs::copy(&backup, &db).expect("restore");
+    gateway.restore(&db, &backup).await;
     let gateway = TestGateway::start(&db).await;
     let second = device(&dir.path().join("second.db")).await;
     let theirs = send_reports(&second, &gateway.url, 3, "Đèn hỏng").await;
@@ -209,10 +202,7 @@ async fn a_me_too_the_restored_gateway_lost_is_sent_again() {
         .remove(0);
     let neighbour = device(&dir.path().join("neighbour.db")).await;
     pull_all(&neighbour, &gateway.url).await;
-    sqlx::query(&format!("VACUUM INTO '{}'", backup.display()))
-        .execute(gateway.store.pool())
-        .await
-        .expect("backup");
+    gateway.backup(&backup).await;
 
     // The neighbour says "me too" and syncs; then the gateway goes back to the backup.
     neighbour.support(report, 0).await.expect("me too");
@@ -232,11 +222,7 @@ async fn a_me_too_the_restored_gateway_lost_is_sent_again() {
             .supporters
     };
     let counted = supporters(neighbour.clone()).await;
-    gateway.stop().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    std::fs::copy(&backup, &db).expect("restore");
+    gateway.restore(&db, &backup).await;
     let gateway = TestGateway::start(&db).await;
 
     // The neighbour's next sync notices, and its "me too" goes again, counted once.

@@ -35,7 +35,7 @@ async fn gateway(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, PathB
     std::fs::write(&city_path, serde_json::to_vec(&city).expect("json")).expect("write");
     let app = Application::build(&Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.join("gw.db").display()),
+        database_url: citizen_testdb::database_url(dir, "gw"),
         city_pack: pack,
         simulate_every: None,
         public_url: None,

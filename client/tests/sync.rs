@@ -21,7 +21,7 @@ async fn gateway(
 ) {
     let config = citizen_server::Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
+        database_url: citizen_testdb::database_url(dir.path(), "gw"),
         city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
         simulate_every: simulate.then(|| std::time::Duration::from_secs(300)),
         public_url: None,

@@ -77,7 +77,7 @@ async fn model_ssids(client: &Store) -> BTreeMap<String, String> {
 
 async fn run(steps: Vec<Step>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gw_url = format!("sqlite://{}", dir.path().join("gw.db").display());
+    let gw_url = citizen_testdb::database_url(dir.path(), "gw");
     let gw = citizen_server::Store::open(&gw_url)
         .await
         .expect("gateway store");

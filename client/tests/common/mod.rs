@@ -68,19 +68,22 @@ pub async fn queue_report_result(
     Ok(draft.id)
 }
 
-/// A gateway on a free loopback port over the SQLite database at `db`.
+/// A gateway on a free loopback port over the SQLite database at `db`, or the PostgreSQL
+/// database that stands for it when the tests run on PostgreSQL.
 pub struct TestGateway {
     pub url: String,
     pub store: citizen_server::Store,
+    database_url: String,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl TestGateway {
     pub async fn start(db: &Path) -> TestGateway {
+        let database_url = citizen_testdb::for_file(db);
         let app = citizen_server::Application::build(&citizen_server::Config {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            database_url: format!("sqlite://{}", db.display()),
+            database_url: database_url.clone(),
             city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
             simulate_every: None,
             public_url: None,
@@ -96,8 +99,43 @@ impl TestGateway {
         TestGateway {
             url,
             store,
+            database_url,
             stop,
             task,
+        }
+    }
+
+    /// Backs the running gateway's database up into `file`, the way its operators would:
+    /// `VACUUM INTO` on SQLite, `pg_dump` on PostgreSQL.
+    pub async fn backup(&self, file: &Path) {
+        match self.store.backend() {
+            citizen_server::store::Backend::Sqlite => {
+                sqlx::query(&format!("VACUUM INTO '{}'", file.display()))
+                    .execute(self.store.pool())
+                    .await
+                    .expect("backup");
+            }
+            citizen_server::store::Backend::Postgres => {
+                citizen_testdb::pg_dump(&self.database_url, file).expect("pg_dump");
+            }
+        }
+    }
+
+    /// Stops the gateway and puts the backup `file` in place of its database `db`.
+    pub async fn restore(self, db: &Path, file: &Path) {
+        let url = self.database_url.clone();
+        let backend = self.store.backend();
+        self.stop().await;
+        match backend {
+            citizen_server::store::Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
+                std::fs::copy(file, db).expect("restore");
+            }
+            citizen_server::store::Backend::Postgres => {
+                citizen_testdb::pg_restore(&url, file).expect("pg_restore");
+            }
         }
     }
 

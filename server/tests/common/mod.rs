@@ -28,7 +28,7 @@ pub fn pack_dir() -> PathBuf {
 pub fn config(dir: &tempfile::TempDir) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
+        database_url: citizen_testdb::database_url(dir.path(), "gw"),
         city_pack: pack_dir(),
         simulate_every: None,
         public_url: None,
@@ -237,31 +237,42 @@ pub fn first_two_categories() -> (String, String) {
 
 /// Every row of every table, so a test can tell that a request changed nothing.
 pub async fn database_snapshot(store: &citizen_server::Store) -> Vec<String> {
-    let tables: Vec<String> = sqlx::query_scalar(
+    let postgres = store.backend() == citizen_server::store::Backend::Postgres;
+    let tables: Vec<String> = sqlx::query_scalar(if postgres {
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name != '_sqlx_migrations' ORDER BY 1"
+    } else {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name != '_sqlx_migrations' ORDER BY name",
-    )
+         AND name != '_sqlx_migrations' ORDER BY name"
+    })
     .fetch_all(store.pool())
     .await
     .expect("tables");
     let mut snapshot = Vec::new();
     for table in tables {
-        let columns: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-                .bind(&table)
+        let rows: Vec<String> = if postgres {
+            // Each row as its text form, e.g. `(a,1,"x y")`.
+            sqlx::query_scalar(&format!("SELECT t::text FROM \"{table}\" t ORDER BY 1"))
                 .fetch_all(store.pool())
                 .await
-                .expect("columns");
-        let row = columns
-            .iter()
-            .map(|c| format!("quote(\"{c}\")"))
-            .collect::<Vec<_>>()
-            .join(" || '|' || ");
-        let rows: Vec<String> =
+                .expect("rows")
+        } else {
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(&table)
+                    .fetch_all(store.pool())
+                    .await
+                    .expect("columns");
+            let row = columns
+                .iter()
+                .map(|c| format!("quote(\"{c}\")"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
             sqlx::query_scalar(&format!("SELECT {row} FROM \"{table}\" ORDER BY 1"))
                 .fetch_all(store.pool())
                 .await
-                .expect("rows");
+                .expect("rows")
+        };
         snapshot.push(format!("{table}: {}", rows.join("\n")));
     }
     snapshot
