@@ -42,7 +42,7 @@ async fn a_nearby_report_gets_a_me_too_once_even_from_offline() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let app = Application::build(&Config {
         listen: "127.0.0.1:0".parse()?,
-        database_url: format!("sqlite://{}", dir.path().join("gw.db").display()),
+        database_url: citizen_testdb::database_url(dir.path(), "gw"),
         city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
         simulate_every: None,
         public_url: None,
@@ -179,8 +179,7 @@ async fn a_nearby_report_gets_a_me_too_once_even_from_offline() -> Result<()> {
 /// A staff token of `department`, made in the gateway's database.
 async fn staff_token(dir: &tempfile::TempDir, department: &str) -> Result<String> {
     let store =
-        citizen_server::Store::open(&format!("sqlite://{}", dir.path().join("gw.db").display()))
-            .await?;
+        citizen_server::Store::open(&citizen_testdb::database_url(dir.path(), "gw")).await?;
     Ok(store
         .create_token(
             citizen_server::store::Role::Staff,

@@ -1,7 +1,8 @@
 //! Nothing lost, nothing doubled: a device writing and sending reports with photos is killed
 //! (SIGKILL) at random points, the gateway is killed mid-upload, and the link drops every few
 //! hundred kilobytes. In the end every report is on the gateway exactly once, with photos
-//! byte-identical to the device's processed copies.
+//! byte-identical to the device's processed copies. On PostgreSQL the gateway is two
+//! instances behind nginx, and one instance at a time is killed while the other serves.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -214,9 +215,18 @@ async fn uploads_go_on_when_the_gateway_is_killed_and_restarted() -> Result<()> 
     let mut restarts = 0;
     while child.try_wait()?.is_none() && restarts < 8 {
         std::thread::sleep(Duration::from_millis(rng.random_range(100..400)));
-        gateway.stop(); // SIGKILL, mid-upload or mid-transaction.
-        std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
-        gateway = GatewayProcess::start("debug", &db, port)?;
+        if gateway.instances() > 1 {
+            // Instances behind a balancer (on PostgreSQL): one dies mid-upload or
+            // mid-transaction (SIGKILL) while the others serve on, then comes back.
+            let i = restarts % gateway.instances();
+            gateway.kill_instance(i);
+            std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
+            gateway.start_instance(i)?;
+        } else {
+            gateway.stop(); // SIGKILL, mid-upload or mid-transaction.
+            std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
+            gateway = GatewayProcess::start("debug", &db, port)?;
+        }
         restarts += 1;
     }
     let deadline = Instant::now() + Duration::from_secs(120);

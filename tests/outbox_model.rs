@@ -116,6 +116,7 @@ fn photo_original(seed: u64) -> Vec<u8> {
 struct City {
     addr: std::net::SocketAddr,
     db: PathBuf,
+    database_url: String,
     backup: PathBuf,
     store: citizen_server::Store,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -124,9 +125,10 @@ struct City {
 
 impl City {
     async fn start(db: &Path, listen: std::net::SocketAddr) -> City {
+        let database_url = citizen_testdb::for_file(db);
         let config = Config {
             listen,
-            database_url: format!("sqlite://{}", db.display()),
+            database_url: database_url.clone(),
             city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
             simulate_every: None,
             public_url: None,
@@ -141,6 +143,7 @@ impl City {
         City {
             addr,
             db: db.to_owned(),
+            database_url,
             backup: db.with_extension("backup.db"),
             store,
             stop,
@@ -154,10 +157,15 @@ impl City {
         self.store.pool().close().await;
     }
 
-    /// A consistent copy of the database, as a city's backup job takes it.
+    /// A consistent copy of the database, as a city's backup job takes it: `VACUUM INTO` on
+    /// SQLite, `pg_dump` on PostgreSQL.
     async fn backup(&self) {
         let _ = std::fs::remove_file(&self.backup);
-        sqlx::query("VACUUM INTO ?")
+        if self.store.backend() == citizen_server::store::Backend::Postgres {
+            citizen_testdb::pg_dump(&self.database_url, &self.backup).expect("pg_dump");
+            return;
+        }
+        sqlx::query("VACUUM INTO $1")
             .bind(self.backup.display().to_string())
             .execute(self.store.pool())
             .await
@@ -167,7 +175,17 @@ impl City {
     /// Stops, puts the last backup in place (or nothing: the empty start), starts again.
     async fn restore(self) -> City {
         let (addr, db, backup) = (self.addr, self.db.clone(), self.backup.clone());
+        let postgres = self.store.backend() == citizen_server::store::Backend::Postgres;
+        let url = self.database_url.clone();
         self.stop().await;
+        if postgres {
+            if backup.exists() {
+                citizen_testdb::pg_restore(&url, &backup).expect("pg_restore");
+            } else {
+                citizen_testdb::pg_empty(&url).expect("empty database");
+            }
+            return City::start(&db, addr).await;
+        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }

@@ -124,7 +124,7 @@ async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back()
     wait_text(&app, "#my-reports li.my-report", "Đang chờ gửi").await?;
 
     // The gateway comes up: the report is sent and gets a tracking code.
-    let _gateway = GatewayProcess::start("debug", &db, port)?;
+    let gateway = GatewayProcess::start("debug", &db, port)?;
     wait_attr(&app, "#my-reports li.my-report", "data-delivery", "sent").await?;
     let line = wait_text(&app, "#my-reports li.my-report", "Mã theo dõi MT").await?;
     let code = line
@@ -135,7 +135,7 @@ async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back()
 
     // The department takes it up, with a token made by the admin command.
     let token = Command::new(binary("citizen-server", "debug")?)
-        .args(["--database", &format!("sqlite://{}", db.display())])
+        .args(["--database", &gateway.database_url])
         .arg("--city-pack")
         .arg(root().join("assets/cities/my-tho"))
         .args([

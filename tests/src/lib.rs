@@ -112,34 +112,83 @@ impl Drop for Process {
     }
 }
 
-/// The city gateway as a separate process.
+/// The city gateway as separate processes on `port`. On SQLite (the default) that is one
+/// `citizen-server`; when the tests run on PostgreSQL (`CITIZEN_TEST_BACKEND=postgres`) it is
+/// two instances on one PostgreSQL database behind nginx (round-robin, with the project's
+/// `server/deploy/nginx-site.conf`), so every test that talks to "the gateway" also proves
+/// that any instance can answer any request.
 pub struct GatewayProcess {
     pub port: u16,
     pub database_url: String,
-    process: Process,
+    profile: String,
+    pack: PathBuf,
+    /// Each instance's port and process (`None` while killed).
+    instances: Vec<(u16, Option<Process>)>,
+    balancer: Option<Balancer>,
+}
+
+/// nginx in front of the instances, with its configuration in a private directory.
+struct Balancer {
+    _process: Process,
+    _dir: tempfile::TempDir,
 }
 
 impl GatewayProcess {
-    /// Starts `citizen-server` on `port` with the database at `db` and the Mỹ Tho pack.
+    /// Starts the gateway on `port` with the database at `db` (or the PostgreSQL database that
+    /// stands for it) and the Mỹ Tho pack.
     pub fn start(profile: &str, db: &Path, port: u16) -> Result<GatewayProcess> {
         Self::start_with_pack(profile, db, port, &root().join("assets/cities/my-tho"))
     }
 
-    /// Starts `citizen-server` with the city pack in `pack`.
+    /// Starts the gateway with the city pack in `pack`.
     pub fn start_with_pack(
         profile: &str,
         db: &Path,
         port: u16,
         pack: &Path,
     ) -> Result<GatewayProcess> {
-        let database_url = format!("sqlite://{}", db.display());
-        let mut child = Command::new(binary("citizen-server", profile)?)
+        let database_url = citizen_testdb::for_file(db);
+        let several = citizen_testdb::backend() == citizen_testdb::Backend::Postgres;
+        let ports = if several {
+            vec![free_port()?, free_port()?]
+        } else {
+            vec![port]
+        };
+        let mut gateway = GatewayProcess {
+            port,
+            database_url,
+            profile: profile.to_owned(),
+            pack: pack.to_owned(),
+            instances: ports.into_iter().map(|p| (p, None)).collect(),
+            balancer: None,
+        };
+        for i in 0..gateway.instances.len() {
+            gateway.start_instance(i)?;
+        }
+        if several {
+            let upstreams: Vec<u16> = gateway.instances.iter().map(|(p, _)| *p).collect();
+            gateway.balancer = Some(Balancer::start(port, &upstreams)?);
+        }
+        Ok(gateway)
+    }
+
+    /// How many instances serve the gateway's port.
+    pub fn instances(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Starts instance `i` again (after [`GatewayProcess::kill_instance`]).
+    pub fn start_instance(&mut self, i: usize) -> Result<()> {
+        let port = self.instances[i].0;
+        let mut child = Command::new(binary("citizen-server", &self.profile)?)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database")
-            .arg(&database_url)
+            .arg(&self.database_url)
             .arg("--city-pack")
-            .arg(pack)
+            .arg(&self.pack)
+            .arg("--public-url")
+            .arg(self.url())
             // CITIZEN_E2E_GATEWAY_LOG=info shows every request the gateway answers.
             .env(
                 "RUST_LOG",
@@ -159,19 +208,95 @@ impl GatewayProcess {
             process.kill();
             bail!("citizen-server did not start: {line:?}");
         }
-        Ok(GatewayProcess {
-            port,
-            database_url,
-            process,
-        })
+        self.instances[i].1 = Some(process);
+        Ok(())
+    }
+
+    /// Kills instance `i` with SIGKILL, mid-request or mid-transaction.
+    pub fn kill_instance(&mut self, i: usize) {
+        if let Some(mut process) = self.instances[i].1.take() {
+            process.kill();
+        }
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Kills every instance (SIGKILL) and the balancer.
     pub fn stop(&mut self) {
-        self.process.kill();
+        for i in 0..self.instances.len() {
+            self.kill_instance(i);
+        }
+        self.balancer = None;
+    }
+}
+
+impl Balancer {
+    fn start(port: u16, upstreams: &[u16]) -> Result<Balancer> {
+        let site = std::fs::read_to_string(root().join("server/deploy/nginx-site.conf"))?;
+        let servers: String = upstreams
+            .iter()
+            .map(|p| format!("    server 127.0.0.1:{p};\n"))
+            .collect();
+        let mut lines: Vec<String> = Vec::new();
+        let mut upstreams_written = false;
+        for line in site.lines() {
+            if line.trim_start().starts_with("server 127.0.0.1:") {
+                if !upstreams_written {
+                    lines.push(servers.trim_end().to_owned());
+                    upstreams_written = true;
+                }
+            } else if line.trim() == "listen 127.0.0.1:8080;" {
+                lines.push(format!("    listen 127.0.0.1:{port};"));
+            } else {
+                lines.push(line.to_owned());
+            }
+        }
+        if !upstreams_written {
+            bail!("nginx-site.conf no longer has `server 127.0.0.1:…` upstream lines");
+        }
+        let dir = tempfile::tempdir()?;
+        // nginx's workers run as `nobody` under root: they need to reach the temp folders.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{}\n}}\n",
+            lines.join("\n")
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf)?;
+        let nginx = ["/usr/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("nginx");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting nginx (Debian's nginx-light)")?;
+        let process = Process {
+            child,
+            name: "nginx",
+        };
+        wait_for_port(port, Duration::from_secs(10)).with_context(|| {
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        })?;
+        Ok(Balancer {
+            _process: process,
+            _dir: dir,
+        })
     }
 }
 

@@ -440,3 +440,24 @@ pub fn pg_restore(url: &str, file: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Empties the PostgreSQL database at `url` (every table, function and migration record), as
+/// a brand-new database is.
+///
+/// # Errors
+/// When `psql` fails.
+pub fn pg_empty(url: &str) -> Result<()> {
+    let status = Command::new(bindir()?.join("psql"))
+        .args(["--quiet", "--set", "ON_ERROR_STOP=1", "--dbname", url])
+        .args([
+            "--command",
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .context("running psql")?;
+    if !status.success() {
+        bail!("emptying {url} failed: {status}");
+    }
+    Ok(())
+}
