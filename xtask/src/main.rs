@@ -134,6 +134,7 @@ fn test(root: &Path) -> Result<()> {
     tests.args(["test", "--no-fail-fast"]);
     tests.env("PATH", tools::path_with_tools(root));
     run_cmd(&mut tests)?;
+    postgres_tests(root)?;
     openapi_check(root)?;
     api_fuzz(root)?;
     let after = tree_status(root);
@@ -144,6 +145,38 @@ fn test(root: &Path) -> Result<()> {
             before.unwrap_or_default(),
             after.unwrap_or_default()
         );
+    }
+    Ok(())
+}
+
+/// The gateway's and the client's integration tests again, with every gateway on PostgreSQL
+/// (a throwaway cluster each test process makes and owns), and the end-to-end ones that run
+/// gateway processes as two instances behind nginx.
+fn postgres_tests(root: &Path) -> Result<()> {
+    let runs: [&[&str]; 3] = [
+        &["-p", "citizen-server", "--tests"],
+        &["-p", "citizen-client", "--tests"],
+        &[
+            "-p",
+            "citizen-e2e",
+            "--test",
+            "nearby",
+            "--test",
+            "outbox",
+            "--test",
+            "outbox_model",
+            "--test",
+            "weak_link",
+            "--test",
+            "report_app",
+        ],
+    ];
+    for args in runs {
+        let mut tests = Command::new(cargo());
+        tests.args(["test", "--no-fail-fast"]).args(args);
+        tests.env("PATH", tools::path_with_tools(root));
+        tests.env("CITIZEN_TEST_BACKEND", "postgres");
+        run_cmd(&mut tests)?;
     }
     Ok(())
 }
@@ -163,16 +196,26 @@ fn tree_status(root: &Path) -> Option<String> {
 /// Runs a property-based API fuzzer written by others (schemathesis, from PyPI) against a
 /// fresh gateway, from its own OpenAPI document: no 5xx, and no answer that contradicts the
 /// document.
+///
+/// It runs twice: on SQLite, and on a throwaway PostgreSQL cluster.
 fn api_fuzz(root: &Path) -> Result<()> {
-    let schemathesis = tools::python_tool(root, "schemathesis", "4.32.5")?;
     let state = root.join("target/api-fuzz");
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;
+    let sqlite = format!("sqlite://{}", state.join("gateway.db").display());
+    api_fuzz_on(root, &state, &sqlite)?;
+    let cluster = citizen_testdb::Cluster::start(citizen_testdb::Durability::Throwaway)?;
+    api_fuzz_on(root, &state, &cluster.create_database("api_fuzz")?)
+}
+
+fn api_fuzz_on(root: &Path, state: &Path, database: &str) -> Result<()> {
+    let schemathesis = tools::python_tool(root, "schemathesis", "4.32.5")?;
     let server = root.join("target/debug/citizen-server");
-    let database = format!("sqlite://{}", state.join("gateway.db").display());
+    eprintln!("API fuzzing on {database}");
     // The Mỹ Tho pack with a street pack (the bundled coarse one stands in), so the map
     // endpoints are fuzzed past their 404.
     let pack = state.join("pack");
+    let _ = std::fs::remove_dir_all(&pack);
     std::fs::create_dir_all(&pack)?;
     for entry in std::fs::read_dir(root.join("assets/cities/my-tho"))? {
         let entry = entry?;
@@ -194,7 +237,7 @@ fn api_fuzz(root: &Path) -> Result<()> {
                 "--simulate-secs",
                 "0",
                 "--database",
-                &database,
+                database,
             ])
             .arg("--city-pack")
             .arg(&pack)
@@ -219,7 +262,7 @@ fn api_fuzz(root: &Path) -> Result<()> {
         .as_str()
         .context("the pack's first category has a department")?;
     let token = Command::new(&server)
-        .args(["--database", &database])
+        .args(["--database", database])
         .arg("--city-pack")
         .arg(&pack)
         .args(["admin", "create-token", "--department", department])
@@ -237,7 +280,7 @@ fn api_fuzz(root: &Path) -> Result<()> {
     // working directory, and a test run must leave the tree as it found it.
     run_cmd(
         Command::new(schemathesis)
-            .current_dir(&state)
+            .current_dir(state)
             .arg("--config-file")
             .arg(root.join("tests/api-fuzz/schemathesis.toml"))
             .arg("run")

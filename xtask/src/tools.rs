@@ -30,6 +30,10 @@ const APT_PACKAGES: &[&str] = &[
     "python3-yaml",
     // The basemap's labels are drawn with glyphs built from these.
     "fonts-noto-core",
+    // The gateway's second backend: the tests make throwaway clusters with its initdb, and
+    // several instances run behind nginx.
+    "postgresql",
+    "nginx-light",
 ];
 
 /// trunk 0.21.14 is the newest that builds with Rust 1.95.

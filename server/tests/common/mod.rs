@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub struct Gateway {
     pub base: String,
     pub app_store: citizen_server::Store,
+    pub database_url: String,
     pub _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -37,9 +38,20 @@ pub fn config(dir: &tempfile::TempDir) -> Config {
 
 pub async fn start() -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = Application::build(&config(&dir))
-        .await
-        .expect("gateway builds");
+    let config = config(&dir);
+    start_with(config, dir).await
+}
+
+/// Another gateway instance on the database of `gw`, as a second instance behind a balancer.
+pub async fn another_instance(gw: &Gateway) -> Gateway {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(&dir);
+    config.database_url = gw.database_url.clone();
+    start_with(config, dir).await
+}
+
+async fn start_with(config: Config, dir: tempfile::TempDir) -> Gateway {
+    let app = Application::build(&config).await.expect("gateway builds");
     let base = format!("http://{}", app.local_addr().expect("addr"));
     let app_store = app.store().clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -49,6 +61,7 @@ pub async fn start() -> Gateway {
     Gateway {
         base,
         app_store,
+        database_url: config.database_url,
         _dir: dir,
         stop: Some(tx),
         task,
