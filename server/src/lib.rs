@@ -2,6 +2,7 @@
 //! ordered sync feed, and describes its API in OpenAPI 3.1.
 
 pub mod error;
+pub mod live;
 pub mod pack;
 pub mod photo;
 pub mod routes;
@@ -46,6 +47,11 @@ pub struct AppState {
     pub public_url: String,
     /// The street-level map the city pack names, if any.
     pub street_pack: Option<Arc<routes::map::StreetPack>>,
+    /// The feed's head as this instance follows it, for live updates.
+    pub feed: live::FeedWatch,
+    /// Becomes true when the instance is shutting down: endless answers (event streams) end
+    /// then, so a graceful shutdown does not wait for them forever.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -101,6 +107,7 @@ pub struct Application {
     router: Router,
     store: Store,
     simulate_every: Option<Duration>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub fn now_ms() -> i64 {
@@ -134,7 +141,11 @@ impl Application {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", listener.local_addr()?),
         };
+        let feed = live::FeedWatch::start(store.clone(), &config.database_url).await?;
+        let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
+            feed,
+            stopping,
             store: store.clone(),
             code_prefix: code_prefix(&pack.city.id),
             pack: Arc::new(pack),
@@ -175,6 +186,7 @@ impl Application {
             router,
             store,
             simulate_every: config.simulate_every,
+            stopping: stopping_tx,
         })
     }
 
@@ -194,8 +206,12 @@ impl Application {
         if let Some(every) = self.simulate_every {
             tokio::spawn(simulate::run(self.store.clone(), every));
         }
+        let stopping = self.stopping;
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stopping.send(true);
+            })
             .await
     }
 }

@@ -310,3 +310,60 @@ async fn stop_both(a: Gateway, b: Gateway) {
     b.stop().await;
     a.stop().await;
 }
+
+/// The `head` of each `feed` event of a server-sent event stream, as they come.
+fn feed_heads(res: reqwest::Response) -> tokio::sync::mpsc::UnboundedReceiver<i64> {
+    use futures::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut body = res.bytes_stream();
+        let mut text = String::new();
+        while let Some(Ok(bytes)) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                let is_feed = event.lines().any(|l| l == "event: feed");
+                let data = event.lines().find_map(|l| l.strip_prefix("data: "));
+                if let (true, Some(data)) = (is_feed, data) {
+                    let value: Value = serde_json::from_str(data).expect("json data");
+                    if tx.send(value["head"].as_i64().expect("head")).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_of_one_instance_is_told_of_a_change_written_on_the_other() {
+    let a = start().await;
+    let b = another_instance(&a).await;
+    let res = reqwest::get(format!("{}/api/v1/sync/events", b.base))
+        .await
+        .expect("events");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().expect("ascii"),
+        "text/event-stream"
+    );
+    let mut heads = feed_heads(res);
+    let first = tokio::time::timeout(std::time::Duration::from_secs(2), heads.recv())
+        .await
+        .expect("an event at once")
+        .expect("a head");
+    assert_eq!(first, a.app_store.head().await.expect("head"));
+
+    let (status, receipt) = Api::new(&a)
+        .json(Method::POST, "/api/v1/reports", &report(&category(), &[]))
+        .await;
+    assert_eq!(status, 200, "{receipt}");
+    let moved = tokio::time::timeout(std::time::Duration::from_secs(2), heads.recv())
+        .await
+        .expect("told within 2 s, before the 5 s recheck: by the notification")
+        .expect("a head");
+    assert!(moved > first, "the head moved: {first} → {moved}");
+    assert_eq!(moved, a.app_store.head().await.expect("head"));
+    stop_both(a, b).await;
+}

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/api/v1/sync", get(sync::sync))
+        .route("/api/v1/sync/events", get(sync::events))
         .route("/api/v1/map/street-pack", get(map::offer))
         .route(map::FILE_PATH, get(map::file))
         .route("/api/v1/map/tiles/{z}/{x}/{y}", get(map::tile))

@@ -1,8 +1,13 @@
 //! `GET /api/v1/sync`: the ordered feed of published changes, in pages behind a cursor.
 
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use citizen_core::SyncPage;
+use futures::Stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -87,6 +92,37 @@ pub async fn sync(
     page.city_id.clone_from(&state.pack.city.id);
     page.server_time_ms = crate::now_ms();
     Ok(Json(page))
+}
+
+/// Live updates of the feed as server-sent events: a `feed` event with the head
+/// (`{"head": 1234}`, also the event's id) at once, then one whenever the feed moves, on
+/// whichever gateway instance it was written; a comment every 15 s keeps proxies from closing
+/// the stream. A client pulls `GET /api/v1/sync` when told; the events carry no records.
+#[utoipa::path(get, path = "/api/v1/sync/events", tag = "sync",
+    responses(
+        (status = 200, description = "An endless stream of `feed` events", content_type = "text/event-stream", body = String),
+    ))]
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.feed.subscribe();
+    let mut stopping = state.stopping.clone();
+    let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let head = *rx.borrow_and_update();
+        let event = Event::default()
+            .event("feed")
+            .id(head.to_string())
+            .data(format!("{{\"head\":{head}}}"));
+        Some((Ok(event), (rx, false)))
+    });
+    // The stream ends when the instance shuts down; the client reconnects to another.
+    let stream = futures::StreamExt::take_until(stream, async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 #[cfg(test)]
