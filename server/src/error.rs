@@ -151,6 +151,13 @@ impl From<ReportError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        (status, Json(self.body())).into_response()
+        let database = matches!(self, ApiError::Internal(StoreError::Database(_)));
+        let mut response = (status, Json(self.body())).into_response();
+        if database {
+            response
+                .extensions_mut()
+                .insert(crate::metrics::DatabaseFailed);
+        }
+        response
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod live;
+pub mod metrics;
 pub mod pack;
 pub mod photo;
 pub mod routes;
@@ -52,6 +53,7 @@ pub struct AppState {
     /// Becomes true when the instance is shutting down: endless answers (event streams) end
     /// then, so a graceful shutdown does not wait for them forever.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -143,7 +145,9 @@ impl Application {
         };
         let feed = live::FeedWatch::start(store.clone(), &config.database_url).await?;
         let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+        let metrics = metrics::Metrics::new();
         let state = AppState {
+            metrics: metrics.clone(),
             feed,
             stopping,
             store: store.clone(),
@@ -153,6 +157,10 @@ impl Application {
             street_pack,
         };
         let router = routes::router()
+            .route_layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track,
+            ))
             // A bug that panics in a handler answers 500 with a log line, not a dropped
             // connection.
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -121,6 +121,17 @@ pub struct Store {
 
 /// Connections per gateway instance.
 const POOL_SIZE: u32 = 8;
+/// How long a request waits for a connection (or for an unreachable database) before it fails
+/// with an error, rather than hanging past any balancer's health-check timeout.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The gateway's queues at one moment (see [`Store::queues`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queues {
+    pub uploads_incomplete: i64,
+    /// (department id, open reports).
+    pub reports_open: Vec<(String, i64)>,
+}
 
 /// What an import of a city pack did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +153,9 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let options = AnyPoolOptions::new().max_connections(POOL_SIZE);
+        let options = AnyPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = match backend {
             Backend::Sqlite => {
                 let url = if url.contains("mode=") {
@@ -369,6 +382,38 @@ impl Store {
             restart: false,
             city_id: String::new(),
             server_time_ms: 0,
+        })
+    }
+
+    /// The gateway's queues, for the metrics: uploads announced and not complete, and the
+    /// open reports of each department (departments with none are left out).
+    pub async fn queues(&self) -> Result<Queues, StoreError> {
+        let uploads_incomplete =
+            sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE complete = 0")
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(
+            "SELECT department, status, COUNT(*) FROM reports GROUP BY department, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reports_open: Vec<(String, i64)> = Vec::new();
+        for row in rows {
+            let status: String = row.get(1);
+            if !citizen_core::report::ReportStatus::from_code(&status).is_some_and(|s| s.is_open())
+            {
+                continue;
+            }
+            let department: String = row.get(0);
+            let count: i64 = row.get(2);
+            match reports_open.iter_mut().find(|(d, _)| *d == department) {
+                Some((_, n)) => *n += count,
+                None => reports_open.push((department, count)),
+            }
+        }
+        Ok(Queues {
+            uploads_incomplete,
+            reports_open,
         })
     }
 

@@ -288,6 +288,13 @@ fn api_fuzz_on(root: &Path, state: &Path, database: &str) -> Result<()> {
             // Every check is enabled in the config file (see there why not here).
             .args(["--max-examples", "60", "--workers", "1"])
             .args(["--header", &format!("Authorization: Bearer {token}")]),
+    )?;
+    // After the fuzzing, the metrics are read by the Prometheus project's own parser.
+    let python = tools::python_tool(root, "prometheus-client", "0.23.1")?.with_file_name("python");
+    run_cmd(
+        Command::new(python)
+            .arg(root.join("tests/api-fuzz/check_metrics.py"))
+            .arg(&url),
     )
 }
 

@@ -20,6 +20,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/api/v1/sync", get(sync::sync))
         .route("/api/v1/sync/events", get(sync::events))
         .route("/api/v1/map/street-pack", get(map::offer))

@@ -21,7 +21,7 @@ use crate::routes::{health, map, open311, reports, staff, sync, uploads};
 #[openapi(
     info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, readings, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments."),
     paths(
-        health::health, sync::sync, sync::events, openapi_json, map::offer, map::file, map::tile,
+        health::health, crate::metrics::metrics, sync::sync, sync::events, openapi_json, map::offer, map::file, map::tile,
         reports::submit, reports::get, reports::support, reports::photo,
         uploads::start, uploads::state, uploads::append,
         staff::queue, staff::change_status,

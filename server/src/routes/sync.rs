@@ -107,17 +107,19 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.feed.subscribe();
     let mut stopping = state.stopping.clone();
-    let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
-            return None;
-        }
-        let head = *rx.borrow_and_update();
-        let event = Event::default()
-            .event("feed")
-            .id(head.to_string())
-            .data(format!("{{\"head\":{head}}}"));
-        Some((Ok(event), (rx, false)))
-    });
+    let client = crate::metrics::LiveClient::new(&state.metrics);
+    let stream =
+        futures::stream::unfold((rx, true, client), |(mut rx, first, client)| async move {
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let head = *rx.borrow_and_update();
+            let event = Event::default()
+                .event("feed")
+                .id(head.to_string())
+                .data(format!("{{\"head\":{head}}}"));
+            Some((Ok(event), (rx, false, client)))
+        });
     // The stream ends when the instance shuts down; the client reconnects to another.
     let stream = futures::StreamExt::take_until(stream, async move {
         let _ = stopping.wait_for(|stop| *stop).await;
