@@ -4,6 +4,7 @@
 pub mod error;
 pub mod live;
 pub mod metrics;
+pub mod migrate;
 pub mod pack;
 pub mod photo;
 pub mod routes;

@@ -14,7 +14,9 @@ struct Cli {
     /// Address and port to serve on.
     #[arg(long, env = "CITIZEN_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// SQLite database URL; created with its schema on first start.
+    /// The database: `sqlite://FILE` (embedded, one instance; the file and its schema are made
+    /// on first start) or `postgres://USER@HOST:PORT/DB` (any number of instances; the
+    /// database must exist, its schema is made on first start).
     #[arg(
         long,
         env = "CITIZEN_DATABASE_URL",
@@ -46,6 +48,17 @@ enum Command {
     /// Manage access tokens (printed once; only their hash is stored).
     #[command(subcommand)]
     Admin(Admin),
+    /// Copy a city's gateway data into a new, empty database (e.g. SQLite to PostgreSQL),
+    /// keeping the feed's positions and history so devices sync on from their cursors; then
+    /// compare both, table by table. Stop the gateway on the source first.
+    Migrate {
+        /// The database the gateway ran on.
+        #[arg(long)]
+        from: String,
+        /// The new database (it must hold no gateway data yet).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +106,21 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Admin(admin)) => {
             return run_admin(&cli.database, &cli.city_pack, admin).await;
         }
+        Some(Command::Migrate { from, to }) => {
+            let source = citizen_server::Store::open(&from).await?;
+            let target = citizen_server::Store::open(&to).await?;
+            let moved = citizen_server::migrate::copy(&source, &target).await?;
+            for (table, rows) in &moved.tables {
+                println!("{table}: {rows} rows");
+            }
+            println!(
+                "feed head {} (history {}) moved and verified in {} ms",
+                moved.feed_head,
+                moved.history_id,
+                moved.elapsed.as_millis()
+            );
+            return Ok(());
+        }
         None => {}
     }
     let config = citizen_server::Config {
@@ -107,11 +135,29 @@ async fn main() -> anyhow::Result<()> {
     // Tests and scripts read this line to find the port.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "gateway listening");
-    app.run_until(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    app.run_until(stop_signal()).await?;
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (what systemd and container runtimes send): the
+/// gateway then stops taking connections and finishes the requests in flight.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("stopping: finishing the requests in flight");
 }
 
 /// Makes a token and prints it on stdout (the only time it is shown).
