@@ -271,9 +271,9 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
     let ids: Vec<String> = page
         .changes
         .iter()
-        .filter_map(|c| match &c.op {
-            citizen_core::ChangeOp::Upsert { entity } => Some(entity.id()),
-            citizen_core::ChangeOp::Delete { id, .. } => Some(id.clone()),
+        .map(|c| match &c.op {
+            citizen_core::ChangeOp::Upsert { entity } => entity.id(),
+            citizen_core::ChangeOp::Delete { id, .. } => id.clone(),
         })
         .collect();
     assert_eq!(ids, vec![third.to_string()], "only the new report");
