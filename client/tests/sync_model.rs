@@ -49,7 +49,7 @@ async fn page(gw: &citizen_server::Store, since: i64, limit: u32) -> SyncPage {
         .changes_since(since, limit, None)
         .await
         .expect("feed page");
-    serde_json::from_str(&serde_json::to_string(&raw).expect("encode")).expect("a SyncPage")
+    serde_json::from_str(&raw.to_json()).expect("a SyncPage")
 }
 
 async fn pull(gw: &citizen_server::Store, client: &Store, limit: u32) -> bool {

@@ -2,7 +2,6 @@
 
 use citizen_core::{CityPack, Entity, EntityKind, Record};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -36,11 +35,16 @@ pub enum StoreError {
     Url(String),
 }
 
-/// A page of the feed with its records as stored JSON: serialises exactly like
-/// `citizen_core::SyncPage` (a test reads every page back as one).
-#[derive(Debug, Serialize)]
+/// A page of the feed with its records as stored JSON; [`RawSyncPage::to_json`] writes it
+/// exactly as `citizen_core::SyncPage` serialises (a test reads every page back as one).
+#[derive(Debug)]
 pub struct RawSyncPage {
-    pub changes: Vec<RawChange>,
+    /// The page's changes as the inside of a JSON array (`{"seq":…},{"seq":…}`), each record
+    /// as stored: the database writes it, so the records are neither parsed nor serialised
+    /// again and the page crosses from the database as one value.
+    pub changes_json: String,
+    /// How many changes `changes_json` holds.
+    pub changes: usize,
     pub next_cursor: i64,
     pub has_more: bool,
     pub history_id: String,
@@ -50,18 +54,61 @@ pub struct RawSyncPage {
     pub server_time_ms: i64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct RawChange {
-    pub seq: i64,
-    #[serde(flatten)]
-    pub op: RawOp,
+impl RawSyncPage {
+    /// The page as JSON.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(self.changes_json.len() + 256);
+        out.push_str("{\"changes\":[");
+        out.push_str(&self.changes_json);
+        out.push_str(&format!(
+            "],\"next_cursor\":{},\"has_more\":{},\"history_id\":{},\"head\":{},\"restart\":{},\"city_id\":{},\"server_time_ms\":{}}}",
+            self.next_cursor,
+            self.has_more,
+            json_string(&self.history_id),
+            self.head,
+            self.restart,
+            json_string(&self.city_id),
+            self.server_time_ms
+        ));
+        out
+    }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum RawOp {
-    Upsert { entity: Box<RawValue> },
-    Delete { kind: String, id: String },
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The feed's page query, in `backend`'s words for two functions: aggregating strings in
+/// order (`group_concat`/`string_agg`) and quoting a JSON string (`json_quote`/`to_json`).
+/// One row: the head and history, the seq of the client's record, the page's count, last
+/// position and JSON, and whether more follow. Parameters: `$1` since, `$2` limit, `$3`/`$4`
+/// the client's record (kind, id) or NULLs.
+fn feed_page_sql(backend: Backend) -> String {
+    let (aggregate, quote) = match backend {
+        Backend::Sqlite => ("group_concat", "json_quote"),
+        Backend::Postgres => ("string_agg", "to_json"),
+    };
+    let quoted = |column: &str| match backend {
+        Backend::Sqlite => format!("{quote}({column})"),
+        Backend::Postgres => format!("{quote}({column})::text"),
+    };
+    format!(
+        "SELECT f.last, f.history_id, \
+         (SELECT a.seq FROM entities a WHERE a.kind = $3 AND a.id = $4), \
+         p.n, p.last_seq, p.json, \
+         CASE WHEN EXISTS (SELECT 1 FROM entities m WHERE m.seq > COALESCE(p.last_seq, $1)) \
+         THEN 1 ELSE 0 END \
+         FROM feed_seq f, \
+         (SELECT COUNT(*) AS n, MAX(seq) AS last_seq, {aggregate}(change, ',' ORDER BY seq) AS json \
+          FROM (SELECT seq, CASE WHEN deleted = 0 \
+                THEN '{{\"seq\":' || seq || ',\"op\":\"upsert\",\"entity\":' || body || '}}' \
+                ELSE '{{\"seq\":' || seq || ',\"op\":\"delete\",\"kind\":' || {kind} \
+                     || ',\"id\":' || {id} || '}}' END AS change \
+                FROM entities WHERE seq > $1 ORDER BY seq LIMIT $2) c) p \
+         WHERE f.id = 1",
+        kind = quoted("kind"),
+        id = quoted("id"),
+    )
 }
 
 /// Which database engine holds the gateway's data.
@@ -117,6 +164,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// [`feed_page_sql`] for this backend.
+    feed_sql: std::sync::Arc<str>,
 }
 
 /// Connections per gateway instance.
@@ -187,7 +236,11 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            feed_sql: feed_page_sql(backend).into(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -313,20 +366,16 @@ impl Store {
         limit: u32,
         at: Option<(&str, &str)>,
     ) -> Result<RawSyncPage, StoreError> {
-        let (head, history_id): (i64, String) =
-            sqlx::query_as("SELECT last, history_id FROM feed_seq WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?;
-        let at_seq: Option<i64> = match at {
-            Some((kind, id)) => {
-                sqlx::query_scalar("SELECT seq FROM entities WHERE kind = $1 AND id = $2")
-                    .bind(kind)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            None => None,
-        };
+        let row = sqlx::query(&self.feed_sql)
+            .bind(since)
+            .bind(i64::from(limit))
+            .bind(at.map(|(kind, _)| kind))
+            .bind(at.map(|(_, id)| id))
+            .fetch_one(&self.pool)
+            .await?;
+        let head: i64 = row.try_get(0)?;
+        let history_id: String = row.try_get(1)?;
+        let at_seq: Option<i64> = row.try_get(2)?;
         let lost = since > head || (at.is_some() && at_seq.is_none_or(|seq| seq < since));
         if lost {
             tracing::warn!(
@@ -336,7 +385,8 @@ impl Store {
                 "a client's cursor is not in this feed's history"
             );
             return Ok(RawSyncPage {
-                changes: Vec::new(),
+                changes_json: String::new(),
+                changes: 0,
                 next_cursor: 0,
                 has_more: true,
                 history_id,
@@ -346,37 +396,15 @@ impl Store {
                 server_time_ms: 0,
             });
         }
-        let rows = sqlx::query(
-            "SELECT kind, id, body, seq, deleted FROM entities WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let has_more = rows.len() > limit as usize;
-        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-        for row in rows.into_iter().take(limit as usize) {
-            let kind: String = row.get(0);
-            let id: String = row.get(1);
-            let op =
-                if row.get::<i64, _>(4) != 0 {
-                    RawOp::Delete { kind, id }
-                } else {
-                    let body: String = row.get(2);
-                    let entity = RawValue::from_string(body)
-                        .map_err(|source| StoreError::Corrupt { kind, id, source })?;
-                    RawOp::Upsert { entity }
-                };
-            changes.push(RawChange {
-                seq: row.get(3),
-                op,
-            });
-        }
-        let next_cursor = changes.last().map_or(since, |c| c.seq);
+        let count: i64 = row.try_get(3)?;
+        let last_seq: Option<i64> = row.try_get(4)?;
+        let changes_json: Option<String> = row.try_get(5)?;
+        let more: i64 = row.try_get(6)?;
         Ok(RawSyncPage {
-            changes,
-            next_cursor,
-            has_more,
+            changes_json: changes_json.unwrap_or_default(),
+            changes: usize::try_from(count).unwrap_or(0),
+            next_cursor: last_seq.unwrap_or(since),
+            has_more: more != 0,
             history_id,
             head,
             restart: false,

@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 pub mod a11y;
+pub mod load;
 pub mod photos;
 pub mod proxy;
 pub mod stress;
@@ -148,15 +149,33 @@ impl GatewayProcess {
         pack: &Path,
     ) -> Result<GatewayProcess> {
         let database_url = citizen_testdb::for_file(db);
-        let several = citizen_testdb::backend() == citizen_testdb::Backend::Postgres;
+        let instances = match citizen_testdb::backend() {
+            citizen_testdb::Backend::Sqlite => 1,
+            citizen_testdb::Backend::Postgres => 2,
+        };
+        Self::start_on(profile, &database_url, port, instances, pack)
+    }
+
+    /// Starts `instances` gateway instances on `database_url` with the city pack in `pack`;
+    /// with more than one, nginx balances them on `port`.
+    pub fn start_on(
+        profile: &str,
+        database_url: &str,
+        port: u16,
+        instances: usize,
+        pack: &Path,
+    ) -> Result<GatewayProcess> {
+        let several = instances > 1;
         let ports = if several {
-            vec![free_port()?, free_port()?]
+            (0..instances)
+                .map(|_| free_port())
+                .collect::<Result<Vec<_>>>()?
         } else {
             vec![port]
         };
         let mut gateway = GatewayProcess {
             port,
-            database_url,
+            database_url: database_url.to_owned(),
             profile: profile.to_owned(),
             pack: pack.to_owned(),
             instances: ports.into_iter().map(|p| (p, None)).collect(),

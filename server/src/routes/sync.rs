@@ -3,8 +3,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use citizen_core::SyncPage;
 use futures::Stream;
@@ -14,7 +14,6 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::error::{ApiError, ApiErrorBody};
 use crate::routes::input::parse_query;
-use crate::store::RawSyncPage;
 
 pub const DEFAULT_LIMIT: u32 = 500;
 pub const MAX_LIMIT: u32 = 1_000;
@@ -79,7 +78,7 @@ impl SyncQuery {
 pub async fn sync(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<RawSyncPage>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let request = SyncQuery::parse(raw.as_deref())?;
     let at = request
         .at
@@ -91,7 +90,11 @@ pub async fn sync(
         .await?;
     page.city_id.clone_from(&state.pack.city.id);
     page.server_time_ms = crate::now_ms();
-    Ok(Json(page))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        page.to_json(),
+    )
+        .into_response())
 }
 
 /// Live updates of the feed as server-sent events: a `feed` event with the head
