@@ -14,7 +14,7 @@ use sha2::Digest as _;
 const PROFILE: &str = "release";
 
 /// Runs every section, or only those named on the command line (`feed`, `photo`, `reports`,
-/// `resume`, `app`, `map`, `scale`, `basemap`).
+/// `resume`, `app`, `map`, `scale`, `basemap`, `postgres`, `load`).
 #[tokio::main]
 async fn main() -> Result<()> {
     let chosen: Vec<String> = std::env::args().skip(1).collect();
@@ -24,13 +24,20 @@ async fn main() -> Result<()> {
     let gateway = GatewayProcess::start(PROFILE, &tmp.path().join("gateway.db"), port)?;
     if wanted("feed") {
         throughput(
+            "SQLite",
             &gateway,
             "/api/v1/sync?since=0&limit=100",
             32,
             Duration::from_secs(5),
         )
         .await?;
-        throughput(&gateway, "/health", 32, Duration::from_secs(3)).await?;
+        throughput("SQLite", &gateway, "/health", 32, Duration::from_secs(3)).await?;
+    }
+    if wanted("postgres") {
+        feed_on_postgres().await?;
+    }
+    if wanted("load") {
+        load_runs(tmp.path()).await?;
     }
     if wanted("photo") {
         photo_processing()?;
@@ -359,6 +366,7 @@ async fn resume_overhead(gateway: &GatewayProcess, dir: &std::path::Path) -> Res
 
 /// Requests per second and latency percentiles of `path` with `concurrency` clients.
 async fn throughput(
+    label: &str,
     gateway: &GatewayProcess,
     path: &str,
     concurrency: usize,
@@ -404,12 +412,97 @@ async fn throughput(
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
-        "gateway GET {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {concurrency} clients, {:.1} KB per answer)",
+        "gateway ({label}) GET {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {concurrency} clients, {:.1} KB per answer)",
         all.len() as f64 / duration.as_secs_f64(),
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
         all.len(),
         bytes as f64 / all.len() as f64 / 1024.0,
+    );
+    Ok(())
+}
+
+/// The feed's throughput on PostgreSQL (a durable cluster: PostgreSQL's default settings) with
+/// one instance, and with two behind nginx.
+async fn feed_on_postgres() -> Result<()> {
+    let cluster = citizen_testdb::Cluster::start(citizen_testdb::Durability::Durable)?;
+    let pack = citizen_e2e::root().join("assets/cities/my-tho");
+    for instances in [1, 2] {
+        let database = cluster.create_database(&format!("feed{instances}"))?;
+        let gateway = GatewayProcess::start_on(PROFILE, &database, free_port()?, instances, &pack)?;
+        let label = if instances == 1 {
+            "PostgreSQL, 1 instance".to_owned()
+        } else {
+            format!("PostgreSQL, {instances} instances behind nginx")
+        };
+        throughput(
+            &label,
+            &gateway,
+            "/api/v1/sync?since=0&limit=100",
+            32,
+            Duration::from_secs(5),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Boston's 121 145 requests of 2015 as reports: through one instance on SQLite, then through
+/// two instances on PostgreSQL behind nginx, with 4 devices syncing meanwhile; and the time
+/// `citizen-server migrate` takes to move the SQLite city (121 145 reports) to PostgreSQL.
+async fn load_runs(dir: &std::path::Path) -> Result<()> {
+    let pack = citizen_e2e::root().join("assets/cities/my-tho");
+    let reports = citizen_e2e::load::boston_reports(None)?;
+    let cluster = citizen_testdb::Cluster::start(citizen_testdb::Durability::Durable)?;
+    let sqlite = format!("sqlite://{}", dir.join("boston.db").display());
+    let runs = [
+        ("SQLite, 1 instance", sqlite.clone(), 1),
+        (
+            "PostgreSQL, 2 instances behind nginx",
+            cluster.create_database("boston")?,
+            2,
+        ),
+    ];
+    for (label, database, instances) in runs {
+        let mut gateway =
+            GatewayProcess::start_on(PROFILE, &database, free_port()?, instances, &pack)?;
+        let figures = citizen_e2e::load::run(
+            &gateway.url(),
+            reports.clone(),
+            32,
+            4,
+            Duration::from_secs(30 * 60),
+        )
+        .await?;
+        println!(
+            "load run ({label}): {} reports accepted in {:.1} s = {:.0} reports/s, p50 {:.1} ms, p99 {:.1} ms, {} retries; 4 devices read {} feed pages meanwhile; nothing lost or doubled",
+            figures.reports,
+            figures.elapsed.as_secs_f64(),
+            figures.per_second(),
+            figures.p50.as_secs_f64() * 1e3,
+            figures.p99.as_secs_f64() * 1e3,
+            figures.retries,
+            figures.pages
+        );
+        gateway.stop();
+    }
+    let target = cluster.create_database("moved")?;
+    let started = Instant::now();
+    let out = std::process::Command::new(binary("citizen-server", PROFILE)?)
+        .args(["migrate", "--from", &sqlite, "--to", &target])
+        .env("RUST_LOG", "warn")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = std::fs::metadata(dir.join("boston.db"))?.len();
+    println!(
+        "migrate SQLite → PostgreSQL of the Boston-sized city ({:.0} MB file, {} reports): {:.1} s, verified",
+        size as f64 / 1e6,
+        citizen_e2e::load::BOSTON_REQUESTS,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
