@@ -14,8 +14,8 @@ use citizen_client::outbox::Outbox;
 use citizen_core::SyncPage;
 use citizen_core::report::{ReportStatus, StatusUpdate, UploadStart};
 use citizen_core::sync::PullTiming;
-use citizen_server::{Application, Config, Store};
-use common::{device, pack, pull_all, queue_report, syncer};
+use citizen_server::Store;
+use common::{TestGateway, device, pack, pull_all, queue_report, syncer};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -24,45 +24,6 @@ const TIMING: PullTiming = PullTiming {
     backoff_base_ms: 10,
     backoff_max_ms: 100,
 };
-
-struct Running {
-    url: String,
-    store: Store,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn run(database_url: &str) -> Running {
-    let app = Application::build(&Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: database_url.to_owned(),
-        city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
-        simulate_every: None,
-        public_url: None,
-    })
-    .await
-    .expect("gateway");
-    let url = format!("http://{}", app.local_addr().expect("addr"));
-    let store = app.store().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        url,
-        store,
-        stop,
-        task,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-        self.store.pool().close().await;
-    }
-}
 
 fn jpeg(seed: u8) -> Vec<u8> {
     let img = image::RgbImage::from_fn(320, 240, |x, y| {
@@ -133,7 +94,7 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
 
     // A city running on SQLite: reports from a device (one with a photo), a "me too", a
     // department's reply, an Open311 key, and a photo upload left half-way.
-    let city = run(&sqlite).await;
+    let city = TestGateway::on(&sqlite).await;
     let http = reqwest::Client::new();
     let resident = device(&dir.path().join("resident.db")).await;
     let first = queue_report(&resident, "Ổ gà lớn giữa đường").await;
@@ -221,7 +182,7 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
     target.pool().close().await;
 
     // The city on PostgreSQL: the device goes on from its cursor; nothing again, no restart.
-    let city = run(&postgres).await;
+    let city = TestGateway::on(&postgres).await;
     let page = feed_after(&city.url, cursor, at.as_ref()).await;
     assert!(!page.restart, "the same history: {page:?}");
     assert!(page.changes.is_empty(), "nothing is sent again");

@@ -180,6 +180,23 @@ impl Figures {
     }
 }
 
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} reports accepted in {:.1} s = {:.0} reports/s, p50 {:.1} ms, p99 {:.1} ms, \
+             {} retries; the devices read {} feed pages meanwhile; nothing lost or doubled",
+            self.reports,
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.retries,
+            self.pages
+        )
+    }
+}
+
 /// Posts every report through `base` with `writers` at once while `devices` page the feed,
 /// within `within`; checks that each report was accepted once with its own tracking code and
 /// that every device was given every report exactly once.

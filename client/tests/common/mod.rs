@@ -80,7 +80,12 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start(db: &Path) -> TestGateway {
-        let database_url = citizen_testdb::for_file(db);
+        Self::on(&citizen_testdb::for_file(db)).await
+    }
+
+    /// A gateway on the database at `database_url`, whatever the tests' backend.
+    pub async fn on(database_url: &str) -> TestGateway {
+        let database_url = database_url.to_owned();
         let app = citizen_server::Application::build(&citizen_server::Config {
             listen: "127.0.0.1:0".parse().expect("addr"),
             database_url: database_url.clone(),
