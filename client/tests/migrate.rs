@@ -2,7 +2,8 @@
 //! move both databases hold the same rows, a device syncs on from its cursor with nothing sent
 //! again and nothing missed, staff tokens still work, an upload left half-way goes on, and
 //! tracking codes continue. A second move into the filled database is refused and changes
-//! nothing. Real stores, the real command, a real PostgreSQL.
+//! nothing, and a move back to a new SQLite file gives the same rows. Real stores, the real
+//! command, a real PostgreSQL.
 
 mod common;
 
@@ -258,4 +259,15 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--to") && err.contains("empty"), "{err}");
     assert_eq!(digests(&filled).await, after, "nothing written");
+
+    // And back down to a new SQLite file: the same rows again.
+    let back = format!("sqlite://{}", dir.path().join("back.db").display());
+    let out = migrate(&postgres, &back);
+    assert!(
+        out.status.success(),
+        "migrate back: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = Store::open(&back).await.expect("back");
+    assert_eq!(digests(&back).await, after, "the same rows on SQLite");
 }
