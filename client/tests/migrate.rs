@@ -260,6 +260,27 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
     assert!(err.contains("--to") && err.contains("empty"), "{err}");
     assert_eq!(digests(&filled).await, after, "nothing written");
 
+    // A mistyped source is an error, not an empty city moved.
+    let missing = format!("sqlite://{}", dir.path().join("no-such.db").display());
+    let out = migrate(
+        &missing,
+        &citizen_testdb::fresh_postgres().expect("postgres"),
+    );
+    assert!(!out.status.success(), "a missing source must be refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from"));
+    assert!(!dir.path().join("no-such.db").exists(), "and not created");
+    let empty = format!("sqlite://{}", dir.path().join("empty.db").display());
+    Store::open(&empty)
+        .await
+        .expect("an empty gateway database");
+    let out = migrate(&empty, &citizen_testdb::fresh_postgres().expect("postgres"));
+    assert!(!out.status.success(), "an empty source must be refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no gateway data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // And back down to a new SQLite file: the same rows again.
     let back = format!("sqlite://{}", dir.path().join("back.db").display());
     let out = migrate(&postgres, &back);

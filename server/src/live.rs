@@ -96,6 +96,9 @@ async fn listen(store: Store, tx: watch::Sender<i64>, url: String) {
                     tracing::warn!(error = %e, "live updates: LISTEN failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
+                    if tx.is_closed() {
+                        return;
+                    }
                     continue;
                 }
             },
@@ -117,8 +120,10 @@ async fn listen(store: Store, tx: watch::Sender<i64>, url: String) {
         loop {
             let woke = tokio::time::timeout(RECHECK, listener.try_recv()).await;
             match woke {
-                // A notification, or nothing for a while: read the head.
-                Ok(Ok(Some(_))) | Err(_) => {}
+                // A notification: the ones that came with it need no reads of their own.
+                Ok(Ok(Some(_))) => while listener.next_buffered().is_some() {},
+                // Nothing for a while: read the head anyway.
+                Err(_) => {}
                 // The connection was lost; `try_recv` reconnects on the next call, and
                 // what was sent meanwhile is read from the head.
                 Ok(Ok(None)) => {

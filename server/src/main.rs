@@ -107,7 +107,16 @@ async fn main() -> anyhow::Result<()> {
             return run_admin(&cli.database, &cli.city_pack, admin).await;
         }
         Some(Command::Migrate { from, to }) => {
-            let source = citizen_server::Store::open(&from).await?;
+            // A SQLite source is opened without creating it: a mistyped path is an error.
+            let from = if from.starts_with("sqlite:") && !from.contains("mode=") {
+                let sep = if from.contains('?') { '&' } else { '?' };
+                format!("{from}{sep}mode=rw")
+            } else {
+                from
+            };
+            let source = citizen_server::Store::open(&from)
+                .await
+                .map_err(|e| anyhow::anyhow!("--from: {e}"))?;
             let target = citizen_server::Store::open(&to).await?;
             let moved = citizen_server::migrate::copy(&source, &target).await?;
             for (table, rows) in &moved.tables {

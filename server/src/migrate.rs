@@ -184,6 +184,8 @@ pub enum MigrateError {
     TargetNotEmpty(String),
     #[error("--to: the target is the source")]
     SameDatabase,
+    #[error("--from: the source holds no gateway data (is it the right database?)")]
+    SourceEmpty,
     #[error("after the copy, table {table} differs: {from} rows in the source, {to} in the target")]
     Differs {
         table: String,
@@ -322,6 +324,7 @@ async fn insert_batch(
 /// Copies every table of `from` into the empty `to`, then compares them table by table.
 ///
 /// # Errors
+/// [`MigrateError::SourceEmpty`] when `from` holds nothing to move,
 /// [`MigrateError::TargetNotEmpty`] when `to` holds data, [`MigrateError::SameDatabase`]
 /// when both are one database (same history id), [`MigrateError::Differs`] when the
 /// comparison after the copy finds a difference, and database errors. On any error the
@@ -346,6 +349,9 @@ pub async fn copy(from: &Store, to: &Store) -> Result<Moved, MigrateError> {
     let target_history: String = sqlx::query_scalar("SELECT history_id FROM feed_seq WHERE id = 1")
         .fetch_one(&mut *target)
         .await?;
+    if first_filled(&mut source).await?.is_none() {
+        return Err(MigrateError::SourceEmpty);
+    }
     if let Some(what) = first_filled(&mut target).await? {
         return Err(MigrateError::TargetNotEmpty(what));
     }

@@ -230,7 +230,26 @@ impl Store {
                     .connect(&url)
                     .await?
             }
-            Backend::Postgres => options.connect(url).await?,
+            Backend::Postgres => {
+                options
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // A session whose instance vanished (host down, network cut) while
+                            // it held the feed lock is ended by the server after a minute,
+                            // instead of blocking every instance's writes until TCP gives up;
+                            // a writer waits at most 30 s for that lock, then fails (clients
+                            // retry: every write is idempotent).
+                            conn.execute(
+                                "SET idle_in_transaction_session_timeout = '60s'; \
+                                 SET lock_timeout = '30s'",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,

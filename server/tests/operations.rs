@@ -73,6 +73,11 @@ async fn health_and_metrics_tell_the_backend_the_feed_and_the_queues() {
         .await;
     assert_eq!(status, 200, "{receipt}");
 
+    // A method HTTP does not define is answered, and counted under `other`.
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("a method");
+    let (status, _) = api.send(brew, "/health", &[], Vec::new()).await;
+    assert_eq!(status, 405);
+
     let (content_type, m) = metrics(&gw.base).await;
     assert_eq!(
         content_type,
@@ -104,12 +109,33 @@ async fn health_and_metrics_tell_the_backend_the_feed_and_the_queues() {
         m[&format!("citizen_backend_info{{backend=\"{backend}\"}}")],
         1.0
     );
+    assert_eq!(
+        m[r#"citizen_http_requests_total{method="other",route="/health",status="405"}"#],
+        1.0
+    );
+    assert!(
+        !m.keys().any(|k| k.contains("BREW")),
+        "no series per unknown method"
+    );
     assert_eq!(m["citizen_database_up"], 1.0);
     assert_eq!(m["citizen_database_errors_total"], 0.0);
     assert_eq!(m["citizen_db_pool_max_connections"], 8.0);
     let open = m[r#"citizen_db_pool_connections{state="idle"}"#]
         + m[r#"citizen_db_pool_connections{state="in_use"}"#];
     assert!((1.0..=8.0).contains(&open), "{open} connections open");
+    if backend == "postgres" {
+        // A vanished instance cannot hold the feed lock for long.
+        for (setting, value) in [
+            ("idle_in_transaction_session_timeout", "1min"),
+            ("lock_timeout", "30s"),
+        ] {
+            let shown: String = sqlx::query_scalar(&format!("SHOW {setting}"))
+                .fetch_one(gw.app_store.pool())
+                .await
+                .expect("show");
+            assert_eq!(shown, value, "{setting}");
+        }
+    }
     gw.stop().await;
 }
 

@@ -183,6 +183,15 @@ fn server_user() -> Result<Option<(u32, u32)>> {
         .context("running as root and there is no `postgres` user to run PostgreSQL as")
 }
 
+/// Where clusters are made: the temporary folder, or `/tmp` under root, since the server's
+/// user must reach it (a root's `TMPDIR` may be under `/root`).
+fn scratch() -> PathBuf {
+    match server_user() {
+        Ok(Some(_)) => PathBuf::from("/tmp"),
+        _ => std::env::temp_dir(),
+    }
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -190,7 +199,7 @@ fn free_port() -> Result<u16> {
 /// Removes clusters left by test processes that are gone (a process killed before it could
 /// clean up).
 fn remove_stale() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+    let Ok(entries) = std::fs::read_dir(scratch()) else {
         return;
     };
     for entry in entries.flatten() {
@@ -217,7 +226,7 @@ impl Cluster {
     pub fn start(durability: Durability) -> Result<Cluster> {
         remove_stale();
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
+        let dir = scratch().join(format!(
             "citizen-pg-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
@@ -345,6 +354,10 @@ impl Cluster {
         // SIGINT: PostgreSQL's fast shutdown (running transactions are rolled back). The pid
         // is our child's, not reaped while the waiter runs.
         if let Some(waiter) = self.waiter.take() {
+            if waiter.is_finished() {
+                let _ = waiter.join();
+                return;
+            }
             let _ = Command::new("kill")
                 .args(["-INT", &self.pid.to_string()])
                 .status();
