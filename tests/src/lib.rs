@@ -166,10 +166,10 @@ impl GatewayProcess {
         pack: &Path,
     ) -> Result<GatewayProcess> {
         let several = instances > 1;
+        // Behind the balancer each instance takes a port the system picks (port 0), read from
+        // its first line, so tests running side by side cannot be handed the same one.
         let ports = if several {
-            (0..instances)
-                .map(|_| free_port())
-                .collect::<Result<Vec<_>>>()?
+            vec![0; instances]
         } else {
             vec![port]
         };
@@ -223,11 +223,16 @@ impl GatewayProcess {
         };
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
-        if !line.starts_with("listening on ") {
+        let bound = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|addr| addr.parse::<SocketAddr>().ok());
+        let Some(bound) = bound else {
             process.kill();
             bail!("citizen-server did not start: {line:?}");
-        }
-        self.instances[i].1 = Some(process);
+        };
+        // A restarted instance binds the port it had, which the balancer knows.
+        self.instances[i] = (bound.port(), Some(process));
         Ok(())
     }
 
