@@ -385,6 +385,12 @@ impl Store {
         limit: u32,
         at: Option<(&str, &str)>,
     ) -> Result<RawSyncPage, StoreError> {
+        // No record's kind or id holds a NUL, and PostgreSQL refuses one in text: such a
+        // record is simply not in this feed (as on SQLite).
+        let at = match at {
+            Some((kind, id)) if kind.contains('\0') || id.contains('\0') => Some(("", "")),
+            other => other,
+        };
         let row = sqlx::query(&self.feed_sql)
             .bind(since)
             .bind(i64::from(limit))

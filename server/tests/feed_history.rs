@@ -81,3 +81,32 @@ async fn a_cursor_outside_the_feed_s_history_is_told_to_restart() {
     );
     other.stop().await;
 }
+
+/// A NUL in a lookup matches nothing, as it does on SQLite; PostgreSQL, which refuses NULs in
+/// text, must not turn it into a 500 (found by the API fuzzing on PostgreSQL).
+#[tokio::test]
+async fn a_nul_in_a_lookup_matches_nothing_on_either_engine() {
+    let gw = common::start().await;
+    let api = common::Api::new(&gw);
+    let head = gw.app_store.head().await.expect("head");
+    let (status, page) = api
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/sync?since={head}&at_kind=%00&at_id=x%00"),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["restart"], true, "no such record in this feed");
+    let (status, _) = api
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/reports/MT%0000001",
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, 404);
+    gw.stop().await;
+}

@@ -283,6 +283,8 @@ impl Store {
     pub async fn report(&self, id_or_code: &str) -> Result<Option<ReportView>, StoreError> {
         let id = match Uuid::parse_str(id_or_code) {
             Ok(id) => Some(id.to_string()),
+            // No code holds a NUL, and PostgreSQL refuses one in text: nothing matches.
+            Err(_) if id_or_code.contains('\0') => None,
             Err(_) => {
                 sqlx::query_scalar("SELECT id FROM reports WHERE tracking_code = $1")
                     .bind(id_or_code.trim().to_uppercase())
