@@ -89,21 +89,15 @@ async fn poll(store: Store, tx: watch::Sender<i64>, every: Duration) {
 async fn listen(store: Store, tx: watch::Sender<i64>, url: String) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
-                Ok(()) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live updates: LISTEN failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    if tx.is_closed() {
-                        return;
-                    }
-                    continue;
-                }
-            },
+        let connected = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match connected.await {
+            Ok(listener) => listener,
             Err(e) => {
-                tracing::warn!(error = %e, "live updates: cannot connect to LISTEN; retrying");
+                tracing::warn!(error = %e, "live updates: cannot LISTEN; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 if tx.is_closed() {
