@@ -21,7 +21,8 @@ fn three_hours_ahead() -> i64 {
 /// A gateway whose newest readings were taken `age_ms` ago.
 async fn gateway(dir: &tempfile::TempDir, age_ms: i64) -> TestGateway {
     let gateway = TestGateway::start(&dir.path().join("gw.db")).await;
-    citizen_server::simulate::backfill(&gateway.store, now_ms() - age_ms)
+    let newest = now_ms() - age_ms;
+    citizen_server::simulate::insert_history(&gateway.store, newest - 86_400_000, newest, newest)
         .await
         .expect("readings");
     gateway

@@ -187,8 +187,15 @@ pub struct Hotspot {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Parameter {
     pub code: String,
+    /// The unit as shown to people (`g/L`, `°C`; empty for pH).
     pub unit: String,
     pub name: Localized,
+    /// The unit's code in UCUM (`g/L`, `[pH]`, `Cel`): SensorThings' `unitOfMeasurement`.
+    pub ucum: String,
+    /// A URI defining the quantity: SensorThings' ObservedProperty `definition`.
+    pub definition: String,
+    /// The physically possible values `[min, max]` in `unit`; the gateway refuses any other.
+    pub valid_range: [f64; 2],
 }
 
 /// A river monitoring station (salinity, pH, water temperature).
@@ -203,6 +210,9 @@ pub struct Station {
     pub parameters: Vec<Parameter>,
     /// Shortest and longest time between two readings, in minutes.
     pub update_interval_minutes: [u32; 2],
+    /// The first day the station measured (`YYYY-MM-DD`, Vietnam time): readings timed before
+    /// it are refused.
+    pub in_service_since: String,
     pub position: Position,
 }
 
@@ -397,6 +407,7 @@ struct StationProperties {
     address: Address,
     parameters: Vec<Parameter>,
     update_interval_minutes: [u32; 2],
+    in_service_since: String,
 }
 
 fn parse<T: DeserializeOwned>(file: &'static str, text: &str) -> Result<T, PackError> {
@@ -476,6 +487,7 @@ impl CityPack {
                     address: s.address,
                     parameters: s.parameters,
                     update_interval_minutes: s.update_interval_minutes,
+                    in_service_since: s.in_service_since,
                     position,
                 })
                 .collect(),
@@ -539,6 +551,38 @@ impl CityPack {
             }
             if !name.is_complete() {
                 return Err(invalid(file, id, "name needs both vi and en".into()));
+            }
+        }
+        let mut quantities: std::collections::HashMap<&str, &Parameter> =
+            std::collections::HashMap::new();
+        for s in &self.stations {
+            if crate::civil::Date::parse_iso(&s.in_service_since).is_none() {
+                return Err(invalid(
+                    stations_f,
+                    &s.id,
+                    format!("in_service_since {:?} is not a YYYY-MM-DD date", s.in_service_since),
+                ));
+            }
+            for p in &s.parameters {
+                let [min, max] = p.valid_range;
+                if !(min.is_finite() && max.is_finite() && min < max) {
+                    return Err(invalid(
+                        stations_f,
+                        &s.id,
+                        format!("{}: valid_range must be [min, max] with min < max", p.code),
+                    ));
+                }
+                // A quantity is one ObservedProperty: every station must describe it alike.
+                let first = *quantities.entry(&p.code).or_insert(p);
+                if (&first.unit, &first.ucum, &first.definition, first.valid_range)
+                    != (&p.unit, &p.ucum, &p.definition, p.valid_range)
+                {
+                    return Err(invalid(
+                        stations_f,
+                        &s.id,
+                        format!("{}: unit, ucum, definition or valid_range differ from another station's", p.code),
+                    ));
+                }
             }
         }
         let departments: HashSet<&str> = self.departments.iter().map(|d| d.id.as_str()).collect();

@@ -2,6 +2,7 @@
 //! the offline store and the city gateway. No I/O lives here.
 
 pub mod city;
+pub mod civil;
 pub mod error;
 pub mod geodesy;
 pub mod i18n;

@@ -9,6 +9,7 @@ pub mod pack;
 pub mod photo;
 pub mod routes;
 pub mod simulate;
+pub mod sta;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -47,6 +48,9 @@ pub struct AppState {
     /// Letters before a tracking code's number, from the city's id (`my-tho` → `MT`).
     pub code_prefix: String,
     pub public_url: String,
+    /// Whether `public_url` was configured (else it is the listening address, and links are
+    /// made from the request's `Host` instead).
+    pub public_url_configured: bool,
     /// The street-level map the city pack names, if any.
     pub street_pack: Option<Arc<routes::map::StreetPack>>,
     /// The feed's head as this instance follows it, for live updates.
@@ -127,10 +131,6 @@ impl Application {
         let (pack, content) = pack::load_dir(&config.city_pack)?;
         let import = store.import_pack(&pack, &content, now_ms()).await?;
         tracing::info!(pack = %pack.city.id, version = %pack.city.version, ?import, "city pack");
-        if config.simulate_every.is_some() {
-            let added = simulate::backfill(&store, now_ms()).await?;
-            tracing::info!(added, "simulated readings back-filled");
-        }
         let street_pack = match &pack.city.street_pack {
             Some(name) => {
                 let measured = routes::map::StreetPack::open(config.city_pack.join(name)).await?;
@@ -155,6 +155,7 @@ impl Application {
             code_prefix: code_prefix(&pack.city.id),
             pack: Arc::new(pack),
             public_url,
+            public_url_configured: config.public_url.is_some(),
             street_pack,
         };
         let router = routes::router()
@@ -213,7 +214,37 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         if let Some(every) = self.simulate_every {
-            tokio::spawn(simulate::run(self.store.clone(), every));
+            // The built-in simulation is the station simulator, posting to this gateway's
+            // SensorThings API with tokens made for it (those of an earlier start revoked).
+            let address = self.listener.local_addr()?;
+            let gateway = if address.ip().is_unspecified() {
+                format!("http://127.0.0.1:{}", address.port())
+            } else {
+                format!("http://{address}")
+            };
+            let now = now_ms();
+            self.store
+                .revoke_tokens(store::Role::Station, simulate::BUILT_IN_LABEL)
+                .await
+                .map_err(std::io::Error::other)?;
+            let mut tokens = Vec::new();
+            for station in self.store.station_entities().await.map_err(std::io::Error::other)? {
+                let token = self
+                    .store
+                    .create_station_token(&station.station_id, simulate::BUILT_IN_LABEL, now)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                if let Some(token) = token {
+                    tokens.push((station.station_id, token));
+                }
+            }
+            let logger = simulate::Logger {
+                gateway,
+                tokens,
+                every,
+                backfill_days: simulate::DEFAULT_BACKFILL_DAYS,
+            };
+            tokio::spawn(logger.run());
         }
         let stopping = self.stopping;
         axum::serve(self.listener, self.router)

@@ -48,6 +48,27 @@ enum Command {
     /// Manage access tokens (printed once; only their hash is stored).
     #[command(subcommand)]
     Admin(Admin),
+    /// Simulate station loggers: post a labelled, simulated series of readings (tides, a
+    /// dry-season trend, a sensor gap, a spike, a late batch) to a gateway's SensorThings API
+    /// with each station's token, catching up from where the gateway's data ends.
+    SimulateStations {
+        /// The gateway's base URL (http://host:port).
+        #[arg(long)]
+        gateway: String,
+        /// A station and its token (from `admin create-station-token`): STATION_ID=TOKEN.
+        /// Repeat for several stations.
+        #[arg(long = "token", required = true)]
+        tokens: Vec<String>,
+        /// Seconds between two sends.
+        #[arg(long, default_value_t = 300)]
+        every_secs: u64,
+        /// Days filled when a station's data is older, or absent.
+        #[arg(long, default_value_t = citizen_server::simulate::DEFAULT_BACKFILL_DAYS)]
+        backfill_days: i64,
+        /// Send once and exit, instead of every `--every-secs`.
+        #[arg(long)]
+        once: bool,
+    },
     /// Copy a city's gateway data into a new, empty database (e.g. SQLite to PostgreSQL),
     /// keeping the feed's positions and history so devices sync on from their cursors; then
     /// compare both, table by table. Stop the gateway on the source first.
@@ -70,6 +91,15 @@ enum Admin {
         department: String,
         /// Who holds it, for the record.
         #[arg(long, default_value = "staff")]
+        label: String,
+    },
+    /// A token for a monitoring station's logger: it posts observations of that station only.
+    CreateStationToken {
+        /// The station's id in the city pack (`station-my-tho`).
+        #[arg(long)]
+        station: String,
+        /// Who holds it, for the record.
+        #[arg(long, default_value = "logger")]
         label: String,
     },
     /// An Open311 `api_key` for a client application that files requests.
@@ -128,6 +158,44 @@ async fn main() -> anyhow::Result<()> {
                 moved.history_id,
                 moved.elapsed.as_millis()
             );
+            return Ok(());
+        }
+        Some(Command::SimulateStations {
+            gateway,
+            tokens,
+            every_secs,
+            backfill_days,
+            once,
+        }) => {
+            let mut pairs = Vec::new();
+            for t in tokens {
+                let (station, token) = t
+                    .split_once('=')
+                    .filter(|(s, t)| !s.is_empty() && !t.is_empty())
+                    .ok_or_else(|| anyhow::anyhow!("--token: expected STATION_ID=TOKEN, got {t:?}"))?;
+                pairs.push((station.to_owned(), token.to_owned()));
+            }
+            let logger = citizen_server::simulate::Logger {
+                gateway,
+                tokens: pairs,
+                every: Duration::from_secs(every_secs.max(1)),
+                backfill_days,
+            };
+            if once {
+                let client = reqwest::Client::new();
+                for (id, token) in &logger.tokens {
+                    let station = logger.station(&client, id).await?;
+                    let n = logger
+                        .catch_up(&client, &station, token, citizen_server::now_ms())
+                        .await?;
+                    println!("{id}: {n} simulated observations stored");
+                }
+                return Ok(());
+            }
+            tokio::select! {
+                () = logger.run() => {}
+                () = stop_signal() => {}
+            }
             return Ok(());
         }
         None => {}
@@ -195,6 +263,16 @@ async fn run_admin(
                     now,
                 )
                 .await?
+        }
+        Admin::CreateStationToken { station, label } => {
+            store
+                .create_station_token(&station, &label, now)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--station: no station {station:?} on this gateway (start it once with the city pack)"
+                    )
+                })?
         }
         Admin::CreateApiKey { label } => {
             store

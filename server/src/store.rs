@@ -9,10 +9,15 @@ use sqlx::{Any, Executor, Row, Transaction};
 
 mod credentials;
 mod reports;
+mod sensors;
 mod uploads;
 
 pub use credentials::{Credential, Role};
 pub use reports::{ReportError, ReportFilter, Routing};
+pub use sensors::{
+    DatastreamLimits, NewObservation, OM_MEASUREMENT, ObservationConflict, StationEntities, UCUM,
+    VIETNAM_OFFSET_MINUTES,
+};
 pub use uploads::UploadError;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,11 +83,21 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// How far back the feed carries observations (as `reading` records): a device syncing from
+/// scratch gets the last 31 days, which is what it keeps (30 days and the day that is
+/// running); older ones stay on the gateway, readable through SensorThings.
+pub const FEED_OBSERVATION_WINDOW_MS: i64 = 31 * citizen_core::civil::DAY_MS;
+
 /// The feed's page query, in `backend`'s words for two functions: aggregating strings in
 /// order (`group_concat`/`string_agg`) and quoting a JSON string (`json_quote`/`to_json`).
-/// One row: the head and history, the seq of the client's record, the page's count, last
-/// position and JSON, and whether more follow. Parameters: `$1` since, `$2` limit, `$3`/`$4`
-/// the client's record (kind, id) or NULLs.
+/// The feed is the records (`entities`) and the observations (published as `reading`
+/// records, made here from their rows), merged by position.
+///
+/// One row: the head and history, the position of the client's record, the page's count,
+/// last position and JSON, and whether more follow. Parameters: `$1` since, `$2` limit,
+/// `$3`/`$4` the client's record (kind, id) or NULLs, `$5` the oldest observation time
+/// carried, `$6`/`$7`/`$8` the client's record when it is a reading (station, parameter,
+/// time) or NULLs.
 fn feed_page_sql(backend: Backend) -> String {
     let (aggregate, quote) = match backend {
         Backend::Sqlite => ("group_concat", "json_quote"),
@@ -94,20 +109,45 @@ fn feed_page_sql(backend: Backend) -> String {
     };
     format!(
         "SELECT f.last, f.history_id, \
-         (SELECT a.seq FROM entities a WHERE a.kind = $3 AND a.id = $4), \
+         COALESCE((SELECT a.seq FROM entities a WHERE a.kind = $3 AND a.id = $4), \
+           (SELECT xo.id FROM observations xo \
+            JOIN sta_datastreams xd ON xd.id = xo.datastream_id \
+            JOIN sta_things xt ON xt.id = xd.thing_id \
+            JOIN sta_observed_properties xp ON xp.id = xd.observed_property_id \
+            WHERE xt.station_id = $6 AND xp.code = $7 AND xo.phenomenon_time_ms = $8)), \
          p.n, p.last_seq, p.json, \
          CASE WHEN EXISTS (SELECT 1 FROM entities m WHERE m.seq > COALESCE(p.last_seq, $1)) \
+           OR EXISTS (SELECT 1 FROM observations mo WHERE mo.id > COALESCE(p.last_seq, $1) \
+                      AND mo.phenomenon_time_ms >= $5) \
          THEN 1 ELSE 0 END \
          FROM feed_seq f, \
          (SELECT COUNT(*) AS n, MAX(seq) AS last_seq, {aggregate}(change, ',' ORDER BY seq) AS json \
-          FROM (SELECT seq, CASE WHEN deleted = 0 \
-                THEN '{{\"seq\":' || seq || ',\"op\":\"upsert\",\"entity\":' || body || '}}' \
-                ELSE '{{\"seq\":' || seq || ',\"op\":\"delete\",\"kind\":' || {kind} \
-                     || ',\"id\":' || {id} || '}}' END AS change \
-                FROM entities WHERE seq > $1 ORDER BY seq LIMIT $2) c) p \
+          FROM (SELECT seq, change FROM \
+                 (SELECT seq, CASE WHEN deleted = 0 \
+                   THEN '{{\"seq\":' || seq || ',\"op\":\"upsert\",\"entity\":' || body || '}}' \
+                   ELSE '{{\"seq\":' || seq || ',\"op\":\"delete\",\"kind\":' || {kind} \
+                        || ',\"id\":' || {id} || '}}' END AS change \
+                  FROM entities WHERE seq > $1 ORDER BY seq LIMIT $2) e \
+                UNION ALL \
+                SELECT seq, change FROM \
+                 (SELECT o.id AS seq, '{{\"seq\":' || o.id || ',\"op\":\"upsert\",\"entity\":' \
+                   || '{{\"kind\":\"reading\",\"data\":{{\"station_id\":' || {station} \
+                   || ',\"parameter\":' || {parameter} \
+                   || ',\"observed_at_ms\":' || o.phenomenon_time_ms \
+                   || ',\"value\":' || o.result_json \
+                   || ',\"simulated\":' || CASE WHEN o.simulated = 1 THEN 'true' ELSE 'false' END \
+                   || '}}}}}}' AS change \
+                  FROM observations o \
+                  JOIN sta_datastreams d ON d.id = o.datastream_id \
+                  JOIN sta_things t ON t.id = d.thing_id \
+                  JOIN sta_observed_properties op ON op.id = d.observed_property_id \
+                  WHERE o.id > $1 AND o.phenomenon_time_ms >= $5 ORDER BY o.id LIMIT $2) r \
+                ORDER BY seq LIMIT $2) c) p \
          WHERE f.id = 1",
         kind = quoted("kind"),
         id = quoted("id"),
+        station = quoted("t.station_id"),
+        parameter = quoted("op.code"),
     )
 }
 
@@ -320,6 +360,7 @@ impl Store {
         for entity in pack.entities() {
             changed += usize::from(upsert_in(&mut tx, &entity).await?);
         }
+        sensors::import_stations(&mut tx, pack).await?;
         sqlx::query(
             "INSERT INTO pack_imports (pack_id, content_hash, imported_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (pack_id) DO UPDATE SET content_hash = excluded.content_hash, \
@@ -391,11 +432,25 @@ impl Store {
             Some((kind, id)) if kind.contains('\0') || id.contains('\0') => Some(("", "")),
             other => other,
         };
+        // A reading's id is `station/parameter/time`.
+        let reading = at
+            .filter(|(kind, _)| *kind == EntityKind::Reading.code())
+            .and_then(|(_, id)| {
+                let mut parts = id.rsplitn(3, '/');
+                let time: i64 = parts.next()?.parse().ok()?;
+                let parameter = parts.next()?;
+                let station = parts.next()?;
+                Some((station, parameter, time))
+            });
         let row = sqlx::query(&self.feed_sql)
             .bind(since)
             .bind(i64::from(limit))
             .bind(at.map(|(kind, _)| kind))
             .bind(at.map(|(_, id)| id))
+            .bind(crate::now_ms() - FEED_OBSERVATION_WINDOW_MS)
+            .bind(reading.map(|r| r.0))
+            .bind(reading.map(|r| r.1))
+            .bind(reading.map(|r| r.2))
             .fetch_one(&self.pool)
             .await?;
         let head: i64 = row.try_get(0)?;
@@ -477,21 +532,6 @@ impl Store {
             .await?)
     }
 
-    /// Newest observation time of any reading, if there is one.
-    pub async fn latest_reading_ms(&self) -> Result<Option<i64>, StoreError> {
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "SELECT MAX(json_extract(body, '$.data.observed_at_ms')) FROM entities \
-                 WHERE kind = 'reading'"
-            }
-            Backend::Postgres => {
-                "SELECT MAX((body::jsonb -> 'data' ->> 'observed_at_ms')::bigint) FROM entities \
-                 WHERE kind = 'reading'"
-            }
-        };
-        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
-    }
-
     /// Every live record of type `T`.
     pub async fn records<T: Record>(&self) -> Result<Vec<T>, StoreError> {
         let rows = sqlx::query("SELECT id, body FROM entities WHERE kind = $1 AND deleted = 0")
@@ -514,6 +554,24 @@ impl Store {
     }
 }
 
+/// `n` new feed positions, in order (none for 0).
+async fn next_seqs(
+    tx: &mut Transaction<'_, Any>,
+    n: usize,
+) -> Result<std::ops::RangeInclusive<i64>, StoreError> {
+    if n == 0 {
+        #[allow(clippy::reversed_empty_ranges, reason = "the empty range")]
+        return Ok(1..=0);
+    }
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
+    let last: i64 =
+        sqlx::query_scalar("UPDATE feed_seq SET last = last + $1 WHERE id = 1 RETURNING last")
+            .bind(count)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(last - count + 1..=last)
+}
+
 async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("UPDATE feed_seq SET last = last + 1 WHERE id = 1 RETURNING last")
@@ -524,6 +582,12 @@ async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64, StoreError> {
 
 /// Writes a record if it is new or changed; returns whether it was written.
 async fn upsert_in(tx: &mut Transaction<'_, Any>, entity: &Entity) -> Result<bool, StoreError> {
+    if let Entity::Reading(_) = entity {
+        // Readings are observations: one copy, in `observations`, published from there.
+        return Err(StoreError::Task(
+            "a reading is stored as an observation (Store::insert_observations)".into(),
+        ));
+    }
     let body = serde_json::to_string(entity)?;
     let kind = entity.kind().code();
     let id = entity.id();

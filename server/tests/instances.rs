@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use citizen_core::{ChangeOp, Entity, Reading, SyncPage};
+use citizen_server::store::NewObservation;
 use common::{Api, Gateway, another_instance, jpeg, report, sha, start};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -101,6 +102,15 @@ async fn the_feed_skips_and_doubles_nothing_with_writers_and_readers_on_two_inst
             })
         })
         .collect();
+    let stations = a.app_store.station_entities().await.expect("stations");
+    let station = stations[0].station_id.clone();
+    let (parameter, datastream) = stations[0].datastreams[0].clone();
+    let feature = a
+        .app_store
+        .datastream_limits(&[datastream])
+        .await
+        .expect("limits")[&datastream]
+        .feature_id;
     let batches: Vec<_> = (0..BATCHES)
         .map(|n| {
             let store = if n % 2 == 0 {
@@ -108,20 +118,40 @@ async fn the_feed_skips_and_doubles_nothing_with_writers_and_readers_on_two_inst
             } else {
                 b.app_store.clone()
             };
+            let (station, parameter) = (station.clone(), parameter.clone());
             tokio::spawn(async move {
-                let batch: Vec<Entity> = (0..READINGS_PER_BATCH)
-                    .map(|i| {
+                // Within the days the feed carries readings for.
+                let start = citizen_server::now_ms() - 3 * 86_400_000;
+                let times: Vec<i64> = (0..READINGS_PER_BATCH)
+                    .map(|i| start + (n * READINGS_PER_BATCH + i) as i64 * 60_000)
+                    .collect();
+                let batch: Vec<NewObservation> = times
+                    .iter()
+                    .map(|t| NewObservation {
+                        datastream_id: datastream,
+                        feature_id: feature,
+                        phenomenon_time_ms: *t,
+                        result_time_ms: None,
+                        result: 1.5,
+                        parameters: None,
+                        simulated: true,
+                    })
+                    .collect();
+                let stored = store.insert_observations(&batch, 0).await.expect("a batch");
+                assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+                times
+                    .iter()
+                    .map(|t| {
                         Entity::Reading(Reading {
-                            station_id: "test-station".into(),
-                            parameter: "salinity".into(),
-                            observed_at_ms: (n * READINGS_PER_BATCH + i) as i64 * 60_000,
+                            station_id: station.clone(),
+                            parameter: parameter.clone(),
+                            observed_at_ms: *t,
                             value: 1.5,
                             simulated: true,
                         })
+                        .id()
                     })
-                    .collect();
-                store.upsert(&batch).await.expect("a batch");
-                batch.iter().map(Entity::id).collect::<Vec<_>>()
+                    .collect::<Vec<_>>()
             })
         })
         .collect();

@@ -41,6 +41,12 @@ pub fn router() -> Router<AppState> {
             "/api/v1/staff/reports/{id}/status",
             post(staff::change_status),
         )
+        .route(crate::sta::PREFIX, get(crate::sta::root))
+        .route("/sta/v1.1/", get(crate::sta::root))
+        .route(
+            "/sta/v1.1/{*path}",
+            get(crate::sta::get).post(crate::sta::create::post),
+        )
         .route("/open311/v2/services.json", get(open311::services))
         .route(
             "/open311/v2/services/{file}",

@@ -1,4 +1,4 @@
-//! Access tokens of departments' staff and of Open311 clients. A token is shown once, when it
+//! Access tokens of departments' staff, of Open311 clients and of monitoring stations. A token is shown once, when it
 //! is made; the database keeps only its SHA-256, so a copy of the database grants nothing.
 
 use rand::RngCore;
@@ -13,6 +13,8 @@ pub enum Role {
     Staff,
     /// An Open311 client application (`api_key`).
     Client,
+    /// A monitoring station's logger: posts observations of its own Thing.
+    Station,
 }
 
 impl Role {
@@ -20,7 +22,14 @@ impl Role {
         match self {
             Role::Staff => "staff",
             Role::Client => "client",
+            Role::Station => "station",
         }
+    }
+
+    fn from_code(code: &str) -> Option<Role> {
+        [Role::Staff, Role::Client, Role::Station]
+            .into_iter()
+            .find(|r| r.code() == code)
     }
 }
 
@@ -30,6 +39,8 @@ pub struct Credential {
     pub role: Role,
     pub department: Option<String>,
     pub label: String,
+    /// The SensorThings Thing (station) a station token posts for.
+    pub thing_id: Option<i64>,
 }
 
 fn hash(token: &str) -> String {
@@ -45,38 +56,88 @@ impl Store {
         label: &str,
         now_ms: i64,
     ) -> Result<String, StoreError> {
+        self.insert_token(role, department, None, label, now_ms)
+            .await
+    }
+
+    /// A token for the logger of the station `station_id` (the city pack's id): it may post
+    /// observations to that station's Datastreams only.
+    ///
+    /// Returns `Ok(None)` when no such station was imported.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] when the database fails.
+    pub async fn create_station_token(
+        &self,
+        station_id: &str,
+        label: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let thing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM sta_things WHERE station_id = $1")
+                .bind(station_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match thing {
+            Some(thing) => Ok(Some(
+                self.insert_token(Role::Station, None, Some(thing), label, now_ms)
+                    .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    async fn insert_token(
+        &self,
+        role: Role,
+        department: Option<&str>,
+        thing_id: Option<i64>,
+        label: &str,
+        now_ms: i64,
+    ) -> Result<String, StoreError> {
         let mut secret = [0_u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         sqlx::query(
-            "INSERT INTO credentials (token_hash, role, department, label, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO credentials (token_hash, role, department, label, created_at_ms, thing_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(hash(&token))
         .bind(role.code())
         .bind(department)
         .bind(label)
         .bind(now_ms)
+        .bind(thing_id)
         .execute(&self.pool)
         .await?;
         Ok(token)
     }
 
+    /// Deletes the tokens of `role` labelled `label`; returns how many.
+    pub async fn revoke_tokens(&self, role: Role, label: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM credentials WHERE role = $1 AND label = $2")
+            .bind(role.code())
+            .bind(label)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Who `token` belongs to, if anyone.
     pub async fn credential(&self, token: &str) -> Result<Option<Credential>, StoreError> {
-        let row =
-            sqlx::query("SELECT role, department, label FROM credentials WHERE token_hash = $1")
-                .bind(hash(token))
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| Credential {
-            role: if r.get::<String, _>(0) == "staff" {
-                Role::Staff
-            } else {
-                Role::Client
-            },
-            department: r.get(1),
-            label: r.get(2),
+        let row = sqlx::query(
+            "SELECT role, department, label, thing_id FROM credentials WHERE token_hash = $1",
+        )
+        .bind(hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            Some(Credential {
+                role: Role::from_code(&r.get::<String, _>(0))?,
+                department: r.get(1),
+                label: r.get(2),
+                thing_id: r.get(3),
+            })
         }))
     }
 }

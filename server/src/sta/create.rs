@@ -1,0 +1,538 @@
+//! Creating Observations (OGC 18-088 §10.2 and the data-array extension §13.2), with the
+//! token of the station whose Datastream they belong to (`Authorization: Bearer <token>`, or
+//! HTTP Basic with the token as password, which FROST's clients send).
+//!
+//! Each observation is checked before anything is stored: its times are ISO 8601 instants with
+//! an offset, not ahead of the gateway's clock by more than [`MAX_CLOCK_SKEW_MS`], not before
+//! its station was in service; its result is a number within the physically possible range of
+//! its ObservedProperty (from the city pack). A single POST that fails a check stores nothing
+//! and answers 400 naming the field. `CreateObservations` stores the rows that pass and answers
+//! an error string in the place of each that does not (§13.2); when no row passes, it answers
+//! 400 and stores nothing.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{StaError, base_url};
+use crate::AppState;
+use crate::store::{DatastreamLimits, NewObservation, Role};
+
+/// The requirement we claim for creating entities; only Observations are created.
+pub const CREATE_ENTITY: &str =
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/create-entity";
+
+/// How far ahead of the gateway's clock an observation may be timed (a logger's clock drifts).
+pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60_000;
+/// The most observations one `CreateObservations` request may carry.
+pub const MAX_BATCH: usize = 10_000;
+/// The largest request body read, in bytes.
+pub const MAX_BODY: usize = 4 << 20;
+/// The largest `parameters` object kept, in bytes of JSON.
+const MAX_PARAMETERS: usize = 4096;
+
+/// The station a request's token posts for (its Thing id).
+async fn station(state: &AppState, headers: &HeaderMap) -> Result<i64, StaError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .ok_or_else(|| {
+            StaError::Unauthorized(
+                "missing: send the station's token as `Bearer <token>` or as the Basic password"
+                    .into(),
+            )
+        })?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let token = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim().to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| StaError::Unauthorized("Basic credentials are not base64".into()))?;
+        decoded
+            .split_once(':')
+            .map(|(_, password)| password.to_owned())
+            .unwrap_or_default()
+    } else {
+        return Err(StaError::Unauthorized(
+            "expected `Bearer <token>` or Basic credentials".into(),
+        ));
+    };
+    if token.is_empty() || token.contains('\0') {
+        return Err(StaError::Unauthorized("the token is empty".into()));
+    }
+    match state.store.credential(&token).await? {
+        Some(c) if c.role == Role::Station => c
+            .thing_id
+            .ok_or_else(|| StaError::Forbidden("the token is for no station".into())),
+        _ => Err(StaError::Unauthorized(
+            "unknown token, or not a station's token".into(),
+        )),
+    }
+}
+
+fn body_json(body: &Bytes) -> Result<Value, StaError> {
+    if body.len() > MAX_BODY {
+        return Err(StaError::TooLarge {
+            field: "body".into(),
+            message: format!("{} bytes; at most {MAX_BODY} are read", body.len()),
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| StaError::bad("body", format!("not JSON: {e}")))
+}
+
+/// The `@iot.id` of a linked entity (`{"@iot.id": 3}`).
+fn linked_id(field: &str, value: &Value) -> Result<i64, StaError> {
+    let Value::Object(m) = value else {
+        return Err(StaError::bad(field, "must be an object such as {\"@iot.id\": 1}"));
+    };
+    let id = m.get("@iot.id").or_else(|| m.get("id"));
+    match id.and_then(Value::as_i64) {
+        Some(id) if m.len() == 1 => Ok(id),
+        Some(_) => Err(StaError::bad(
+            field,
+            "link an existing entity by its @iot.id only; creating it here is not served",
+        )),
+        None => Err(StaError::bad(field, "needs the @iot.id of an existing entity")),
+    }
+}
+
+/// An observation's members as sent, before checks.
+#[derive(Default)]
+struct Draft<'a> {
+    phenomenon_time: Option<&'a Value>,
+    result_time: Option<&'a Value>,
+    result: Option<&'a Value>,
+    parameters: Option<&'a Value>,
+    feature: Option<i64>,
+}
+
+/// Checks one observation against its Datastream's limits. `prefix` names where it sits in
+/// the request (`dataArray[3]/`) for the error.
+fn check(
+    draft: &Draft<'_>,
+    limits: &DatastreamLimits,
+    now_ms: i64,
+    prefix: &str,
+) -> Result<NewObservation, StaError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let time = |name: &str, v: &Value| -> Result<i64, StaError> {
+        let Value::String(s) = v else {
+            return Err(StaError::bad(field(name), "must be an ISO 8601 time string"));
+        };
+        if s.contains('/') {
+            return Err(StaError::bad(
+                field(name),
+                "an interval is not accepted here; send the instant of the measurement",
+            ));
+        }
+        let ms = super::time::parse_instant(s)
+            .map_err(|e| StaError::bad(field(name), format!("{s:?} {e}")))?;
+        if ms > now_ms + MAX_CLOCK_SKEW_MS {
+            return Err(StaError::bad(
+                field(name),
+                format!(
+                    "{s:?} is in the future (more than {} minutes ahead of the gateway's clock)",
+                    MAX_CLOCK_SKEW_MS / 60_000
+                ),
+            ));
+        }
+        if ms < limits.in_service_since_ms {
+            return Err(StaError::bad(
+                field(name),
+                format!(
+                    "{s:?} is before the station was in service ({})",
+                    super::time::format_instant(limits.in_service_since_ms)
+                ),
+            ));
+        }
+        Ok(ms)
+    };
+    let phenomenon_time_ms = match draft.phenomenon_time {
+        Some(v) => time("phenomenonTime", v)?,
+        None => return Err(StaError::bad(field("phenomenonTime"), "is required")),
+    };
+    let result_time_ms = match draft.result_time {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(time("resultTime", v)?),
+    };
+    let result = match draft.result {
+        None => return Err(StaError::bad(field("result"), "is required")),
+        Some(Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+            StaError::bad(field("result"), "must be a finite number")
+        })?,
+        Some(other) => {
+            return Err(StaError::bad(
+                field("result"),
+                format!("must be a number in {}, not {other}", limits.unit),
+            ));
+        }
+    };
+    if !(limits.min_value..=limits.max_value).contains(&result) {
+        return Err(StaError::bad(
+            field("result"),
+            format!(
+                "{result} {} is outside what {} can physically be ({} to {})",
+                limits.unit, limits.parameter, limits.min_value, limits.max_value
+            ),
+        ));
+    }
+    let (parameters, simulated) = match draft.parameters {
+        None | Some(Value::Null) => (None, false),
+        Some(Value::Object(m)) => {
+            let text = Value::Object(m.clone()).to_string();
+            if text.len() > MAX_PARAMETERS {
+                return Err(StaError::bad(
+                    field("parameters"),
+                    format!("at most {MAX_PARAMETERS} bytes of JSON"),
+                ));
+            }
+            if text.contains("\\u0000") {
+                return Err(StaError::bad(field("parameters"), "holds a NUL character"));
+            }
+            let simulated = match m.get("simulated") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(StaError::bad(
+                        field("parameters/simulated"),
+                        "must be true or false",
+                    ));
+                }
+            };
+            (Some(text), simulated)
+        }
+        Some(_) => return Err(StaError::bad(field("parameters"), "must be an object")),
+    };
+    Ok(NewObservation {
+        datastream_id: limits.id,
+        feature_id: draft.feature.unwrap_or(limits.feature_id),
+        phenomenon_time_ms,
+        result_time_ms,
+        result,
+        parameters,
+        simulated,
+    })
+}
+
+async fn limits_for(
+    state: &AppState,
+    id: i64,
+    thing: i64,
+    field: &str,
+) -> Result<DatastreamLimits, StaError> {
+    let limits = state
+        .store
+        .datastream_limits(&[id])
+        .await?
+        .remove(&id)
+        .ok_or_else(|| StaError::bad(field, format!("Datastream {id} does not exist")))?;
+    if limits.thing_id != thing {
+        return Err(StaError::Forbidden(format!(
+            "the token is not for the station of Datastream {id}"
+        )));
+    }
+    Ok(limits)
+}
+
+async fn check_feature(state: &AppState, feature: Option<i64>, field: &str) -> Result<(), StaError> {
+    if let Some(f) = feature
+        && !state.store.feature_exists(f).await?
+    {
+        return Err(StaError::bad(field, format!("FeatureOfInterest {f} does not exist")));
+    }
+    Ok(())
+}
+
+/// `POST /sta/v1.1/…`: `Observations`, `Datastreams(id)/Observations` or
+/// `CreateObservations`; any other entity set answers 405 (they come from the city pack).
+pub async fn post(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, StaError> {
+    let path = path.trim_end_matches('/');
+    match path {
+        "Observations" => create_one(state, headers, None, body).await,
+        "CreateObservations" => create_observations(state, headers, body).await,
+        _ => {
+            let datastream = path
+                .strip_prefix("Datastreams(")
+                .and_then(|s| s.strip_suffix(")/Observations"))
+                .and_then(|s| s.trim_matches('\'').parse::<i64>().ok());
+            match datastream {
+                Some(id) => create_one(state, headers, Some(id), body).await,
+                None => Err(StaError::MethodNotAllowed(format!(
+                    "POST {path}: only Observations are created here (POST Observations, Datastreams(id)/Observations or CreateObservations); Things and their parts come from the city pack"
+                ))),
+            }
+        }
+    }
+}
+
+async fn create_one(
+    state: AppState,
+    headers: HeaderMap,
+    datastream_in_path: Option<i64>,
+    body: Bytes,
+) -> Result<Response, StaError> {
+    let thing = station(&state, &headers).await?;
+    let value = body_json(&body)?;
+    let Value::Object(m) = &value else {
+        return Err(StaError::bad("body", "must be an Observation object"));
+    };
+    let mut draft = Draft::default();
+    let mut datastream = datastream_in_path;
+    for (k, v) in m {
+        match k.as_str() {
+            "phenomenonTime" => draft.phenomenon_time = Some(v),
+            "resultTime" => draft.result_time = Some(v),
+            "result" => draft.result = Some(v),
+            "parameters" => draft.parameters = Some(v),
+            "Datastream" => {
+                let id = linked_id("Datastream", v)?;
+                if datastream_in_path.is_some_and(|p| p != id) {
+                    return Err(StaError::bad(
+                        "Datastream",
+                        "differs from the Datastream of the path",
+                    ));
+                }
+                datastream = Some(id);
+            }
+            "FeatureOfInterest" => draft.feature = Some(linked_id("FeatureOfInterest", v)?),
+            // Server-made: ignored when sent back (PUT-style bodies carry them).
+            "@iot.id" | "@iot.selfLink" | "id" => {}
+            other => {
+                return Err(StaError::bad(
+                    other,
+                    "is not a member of an Observation this service stores (phenomenonTime, resultTime, result, parameters, Datastream, FeatureOfInterest)",
+                ));
+            }
+        }
+    }
+    let datastream =
+        datastream.ok_or_else(|| StaError::bad("Datastream", "is required: {\"@iot.id\": N}"))?;
+    let limits = limits_for(&state, datastream, thing, "Datastream").await?;
+    check_feature(&state, draft.feature, "FeatureOfInterest").await?;
+    let now = crate::now_ms();
+    let observation = check(&draft, &limits, now, "")?;
+    let result = state
+        .store
+        .insert_observations(std::slice::from_ref(&observation), now)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StaError::bad("body", "nothing was stored"))?;
+    let id = result.map_err(|e| StaError::BadRequest {
+        field: "phenomenonTime".into(),
+        message: e.to_string(),
+    })?;
+    let link = format!("{}/Observations({id})", base_url(&state, &headers));
+    let mut response = (
+        StatusCode::CREATED,
+        axum::Json(json!({"@iot.id": id, "@iot.selfLink": link})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// The components of a data array the service reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component {
+    PhenomenonTime,
+    ResultTime,
+    Result,
+    Parameters,
+    Feature,
+}
+
+fn component(name: &str, at: &str) -> Result<Component, StaError> {
+    Ok(match name {
+        "phenomenonTime" => Component::PhenomenonTime,
+        "resultTime" => Component::ResultTime,
+        "result" => Component::Result,
+        "parameters" => Component::Parameters,
+        "FeatureOfInterest/id" => Component::Feature,
+        other => {
+            return Err(StaError::bad(
+                at,
+                format!(
+                    "{other:?} is not a component this service stores (phenomenonTime, resultTime, result, parameters, FeatureOfInterest/id)"
+                ),
+            ));
+        }
+    })
+}
+
+/// `POST /sta/v1.1/CreateObservations`: observations of one or more Datastreams in the
+/// data-array format (§13.2). Answers 201 with, per row in order, the new Observation's
+/// self link or an error string naming the row and field.
+async fn create_observations(
+    state: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, StaError> {
+    let thing = station(&state, &headers).await?;
+    let value = body_json(&body)?;
+    let Value::Array(groups) = &value else {
+        return Err(StaError::bad(
+            "body",
+            "must be an array of {Datastream, components, dataArray}",
+        ));
+    };
+    if groups.is_empty() {
+        return Err(StaError::bad("body", "holds no data array"));
+    }
+    let total: usize = groups
+        .iter()
+        .map(|g| g.get("dataArray").and_then(Value::as_array).map_or(0, Vec::len))
+        .sum();
+    if total > MAX_BATCH {
+        return Err(StaError::TooLarge {
+            field: "dataArray".into(),
+            message: format!("{total} observations; at most {MAX_BATCH} per request"),
+        });
+    }
+    let now = crate::now_ms();
+    let mut limits_cache: HashMap<i64, DatastreamLimits> = HashMap::new();
+    // Per row: the checked observation, or the error text.
+    let mut rows: Vec<Result<NewObservation, String>> = Vec::with_capacity(total);
+    for (g, group) in groups.iter().enumerate() {
+        let at = |f: &str| format!("[{g}]/{f}");
+        let Value::Object(m) = group else {
+            return Err(StaError::bad(at(""), "must be an object"));
+        };
+        for k in m.keys() {
+            if !matches!(k.as_str(), "Datastream" | "components" | "dataArray" | "dataArray@iot.count") {
+                return Err(StaError::bad(at(k), "is not a member of a data array"));
+            }
+        }
+        let datastream = linked_id(&at("Datastream"), m.get("Datastream").unwrap_or(&Value::Null))?;
+        if !limits_cache.contains_key(&datastream) {
+            let l = limits_for(&state, datastream, thing, &at("Datastream")).await?;
+            limits_cache.insert(datastream, l);
+        }
+        let limits = &limits_cache[&datastream];
+        let Some(Value::Array(names)) = m.get("components") else {
+            return Err(StaError::bad(at("components"), "must be an array of names"));
+        };
+        let mut components = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let name = n
+                .as_str()
+                .ok_or_else(|| StaError::bad(at(&format!("components[{i}]")), "must be a name"))?;
+            let c = component(name, &at(&format!("components[{i}]")))?;
+            if components.contains(&c) {
+                return Err(StaError::bad(at("components"), format!("{name} is given twice")));
+            }
+            components.push(c);
+        }
+        for needed in [Component::PhenomenonTime, Component::Result] {
+            if !components.contains(&needed) {
+                return Err(StaError::bad(
+                    at("components"),
+                    "must include phenomenonTime and result",
+                ));
+            }
+        }
+        let Some(Value::Array(data)) = m.get("dataArray") else {
+            return Err(StaError::bad(at("dataArray"), "must be an array of rows"));
+        };
+        let mut features_checked: HashMap<i64, bool> = HashMap::new();
+        for (r, row) in data.iter().enumerate() {
+            let prefix = format!("[{g}]/dataArray[{r}]/");
+            let Value::Array(cells) = row else {
+                return Err(StaError::bad(format!("[{g}]/dataArray[{r}]"), "must be an array"));
+            };
+            if cells.len() != components.len() {
+                rows.push(Err(format!(
+                    "error: {prefix}: {} values for {} components",
+                    cells.len(),
+                    components.len()
+                )));
+                continue;
+            }
+            let mut draft = Draft::default();
+            let mut feature_error = None;
+            for (c, cell) in components.iter().zip(cells) {
+                match c {
+                    Component::PhenomenonTime => draft.phenomenon_time = Some(cell),
+                    Component::ResultTime => draft.result_time = Some(cell),
+                    Component::Result => draft.result = Some(cell),
+                    Component::Parameters => draft.parameters = Some(cell),
+                    Component::Feature => match cell.as_i64() {
+                        Some(f) => {
+                            let exists = match features_checked.get(&f) {
+                                Some(e) => *e,
+                                None => {
+                                    let e = state.store.feature_exists(f).await?;
+                                    features_checked.insert(f, e);
+                                    e
+                                }
+                            };
+                            if exists {
+                                draft.feature = Some(f);
+                            } else {
+                                feature_error = Some(format!(
+                                    "error: {prefix}FeatureOfInterest/id: {f} does not exist"
+                                ));
+                            }
+                        }
+                        None => {
+                            feature_error = Some(format!(
+                                "error: {prefix}FeatureOfInterest/id: must be a whole number"
+                            ));
+                        }
+                    },
+                }
+            }
+            if let Some(e) = feature_error {
+                rows.push(Err(e));
+                continue;
+            }
+            rows.push(check(&draft, limits, now, &prefix).map_err(|e| format!("error: {e}")));
+        }
+    }
+    let accepted: Vec<NewObservation> = rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+    if accepted.is_empty() {
+        let first: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().err().cloned())
+            .take(3)
+            .collect();
+        return Err(StaError::bad(
+            "dataArray",
+            format!(
+                "no observation could be stored; {}",
+                first.join("; ")
+            ),
+        ));
+    }
+    let stored = state.store.insert_observations(&accepted, now).await?;
+    let base = base_url(&state, &headers);
+    let mut stored = stored.into_iter();
+    let answer: Vec<String> = rows
+        .into_iter()
+        .map(|r| match r {
+            Ok(_) => match stored.next() {
+                Some(Ok(id)) => format!("{base}/Observations({id})"),
+                Some(Err(e)) => format!("error: {e}"),
+                None => "error: not stored".into(),
+            },
+            Err(e) => e,
+        })
+        .collect();
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
