@@ -114,6 +114,28 @@ async fn the_first_start_works_offline_from_the_bundled_pack() {
 async fn pull_sync_brings_gateway_changes_and_readings_into_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (url, gw_store, stop) = gateway(&dir, true).await;
+    // The gateway's simulated loggers post their first readings through its SensorThings
+    // API once it serves: wait for every Datastream to have some.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let have = gw_store.latest_observation_times().await.expect("latest");
+        let want: usize = gw_store
+            .station_entities()
+            .await
+            .expect("stations")
+            .iter()
+            .map(|s| s.datastreams.len())
+            .sum();
+        if want > 0 && have.len() == want {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the simulated loggers posted nothing in 30 s ({} of {want} Datastreams)",
+            have.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let store = Store::open(&dir.path().join("app.db"))
         .await
         .expect("store");

@@ -22,6 +22,7 @@ use crate::store::{Store, StoreError};
 enum Kind {
     Text,
     Int,
+    Real,
     Blob,
 }
 
@@ -31,7 +32,7 @@ struct Table {
     columns: &'static [(&'static str, Kind)],
 }
 
-use Kind::{Blob, Int, Text};
+use Kind::{Blob, Int, Real, Text};
 
 /// Every table of the gateway's schema but the feed counter (copied on its own) and the
 /// migration bookkeeping (each database has its own). A test checks this list against both
@@ -109,6 +110,117 @@ const TABLES: &[Table] = &[
             ("department", Text),
             ("label", Text),
             ("created_at_ms", Int),
+            ("thing_id", Int),
+        ],
+    },
+    Table {
+        name: "sta_things",
+        columns: &[
+            ("id", Int),
+            ("station_id", Text),
+            ("name", Text),
+            ("description", Text),
+            ("properties", Text),
+            ("in_service_since_ms", Int),
+        ],
+    },
+    Table {
+        name: "sta_locations",
+        columns: &[
+            ("id", Int),
+            ("thing_id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("encoding_type", Text),
+            ("longitude", Real),
+            ("latitude", Real),
+            ("properties", Text),
+        ],
+    },
+    Table {
+        name: "sta_historical_locations",
+        columns: &[
+            ("id", Int),
+            ("thing_id", Int),
+            ("location_id", Int),
+            ("time_ms", Int),
+        ],
+    },
+    Table {
+        name: "sta_sensors",
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("encoding_type", Text),
+            ("metadata", Text),
+            ("properties", Text),
+        ],
+    },
+    Table {
+        name: "sta_observed_properties",
+        columns: &[
+            ("id", Int),
+            ("code", Text),
+            ("name", Text),
+            ("definition", Text),
+            ("description", Text),
+            ("properties", Text),
+            ("min_value", Real),
+            ("max_value", Real),
+        ],
+    },
+    Table {
+        name: "sta_datastreams",
+        columns: &[
+            ("id", Int),
+            ("thing_id", Int),
+            ("sensor_id", Int),
+            ("observed_property_id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("observation_type", Text),
+            ("unit_name", Text),
+            ("unit_symbol", Text),
+            ("unit_definition", Text),
+            ("properties", Text),
+        ],
+    },
+    Table {
+        name: "sta_features",
+        columns: &[
+            ("id", Int),
+            ("thing_id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("encoding_type", Text),
+            ("longitude", Real),
+            ("latitude", Real),
+            ("properties", Text),
+        ],
+    },
+    Table {
+        name: "observations",
+        columns: &[
+            ("id", Int),
+            ("datastream_id", Int),
+            ("feature_id", Int),
+            ("phenomenon_time_ms", Int),
+            ("result_time_ms", Int),
+            ("result", Real),
+            ("result_json", Text),
+            ("parameters", Text),
+            ("simulated", Int),
+            ("received_at_ms", Int),
+        ],
+    },
+    Table {
+        name: "latest_observations",
+        columns: &[
+            ("datastream_id", Int),
+            ("observation_id", Int),
+            ("phenomenon_time_ms", Int),
+            ("first_time_ms", Int),
         ],
     },
 ];
@@ -133,6 +245,7 @@ const BATCH_BYTES: usize = 16 << 20;
 enum Value {
     Text(Option<String>),
     Int(Option<i64>),
+    Real(Option<f64>),
     Blob(Option<Vec<u8>>),
 }
 
@@ -141,6 +254,7 @@ impl Value {
         Ok(match kind {
             Text => Value::Text(row.try_get(i)?),
             Int => Value::Int(row.try_get(i)?),
+            Real => Value::Real(row.try_get(i)?),
             Blob => Value::Blob(row.try_get(i)?),
         })
     }
@@ -148,7 +262,7 @@ impl Value {
     fn bytes(&self) -> usize {
         match self {
             Value::Text(t) => t.as_ref().map_or(0, String::len),
-            Value::Int(_) => 8,
+            Value::Int(_) | Value::Real(_) => 8,
             Value::Blob(b) => b.as_ref().map_or(0, Vec::len),
         }
     }
@@ -156,7 +270,9 @@ impl Value {
     /// Feeds the value into a digest, unambiguously (a tag, a length, the bytes).
     fn digest(&self, hasher: &mut Sha256) {
         match self {
-            Value::Text(None) | Value::Int(None) | Value::Blob(None) => hasher.update([0]),
+            Value::Text(None) | Value::Int(None) | Value::Real(None) | Value::Blob(None) => {
+                hasher.update([0]);
+            }
             Value::Text(Some(t)) => {
                 hasher.update([1]);
                 hasher.update((t.len() as u64).to_le_bytes());
@@ -165,6 +281,11 @@ impl Value {
             Value::Int(Some(n)) => {
                 hasher.update([2]);
                 hasher.update(n.to_le_bytes());
+            }
+            Value::Real(Some(x)) => {
+                // The exact number: both engines store IEEE 754 doubles.
+                hasher.update([4]);
+                hasher.update(x.to_bits().to_le_bytes());
             }
             Value::Blob(Some(b)) => {
                 hasher.update([3]);
@@ -313,6 +434,7 @@ async fn insert_batch(
             query = match value {
                 Value::Text(t) => query.bind(t.clone()),
                 Value::Int(n) => query.bind(*n),
+                Value::Real(x) => query.bind(*x),
                 Value::Blob(b) => query.bind(b.clone()),
             };
         }

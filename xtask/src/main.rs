@@ -197,6 +197,7 @@ fn tree_status(root: &Path) -> Option<String> {
 /// fresh gateway, from its own OpenAPI document: no 5xx, and no answer that contradicts the
 /// document.
 ///
+/// Before the fuzzing, the same gateway's SensorThings API is checked (see [`sensorthings`]).
 /// It runs twice: on SQLite, and on a throwaway PostgreSQL cluster.
 fn api_fuzz(root: &Path) -> Result<()> {
     let state = root.join("target/api-fuzz");
@@ -274,6 +275,7 @@ fn api_fuzz_on(root: &Path, state: &Path, database: &str) -> Result<()> {
         );
     }
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    sensorthings(root, &server, database, &pack, &url)?;
     // One worker: Debian 12's Python 3.11.2 can fail compiling in two threads at once
     // ("AST constructor recursion depth mismatch", fixed in CPython 3.11.5).
     // Run from the scratch folder: schemathesis keeps its cache (`.schemathesis/`) in the
@@ -297,6 +299,54 @@ fn api_fuzz_on(root: &Path, state: &Path, database: &str) -> Result<()> {
             .arg(&url),
     )
 }
+
+/// The SensorThings API of a running gateway: two stations' simulated loggers post a week
+/// through `simulate-stations --once` (the API's own front door), then our black-box suite
+/// keyed to OGC 18-088 Annex A and FROST's Python client (frost-sta-client, from PyPI) drive it.
+fn sensorthings(root: &Path, server: &Path, database: &str, pack: &Path, url: &str) -> Result<()> {
+    let station_token = |station: &str| -> Result<String> {
+        let out = Command::new(server)
+            .args(["--database", database])
+            .arg("--city-pack")
+            .arg(pack)
+            .args(["admin", "create-station-token", "--station", station])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "admin create-station-token failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    };
+    let (mine, theirs) = ("station-my-tho", "station-xuan-hoa");
+    let (token, foreign) = (station_token(mine)?, station_token(theirs)?);
+    run_cmd(
+        Command::new(server)
+            .args(["simulate-stations", "--once", "--backfill-days", "2", "--gateway", url])
+            .args(["--token", &format!("{mine}={token}")])
+            .args(["--token", &format!("{theirs}={foreign}")])
+            .env("RUST_LOG", "warn"),
+    )?;
+    let python =
+        tools::python_tool(root, "frost-sta-client", FROST_CLIENT_VERSION)?.with_file_name("python");
+    let base = format!("{url}/sta/v1.1");
+    run_cmd(
+        Command::new(&python)
+            .arg(root.join("tests/sensorthings/conformance.py"))
+            .arg(&base)
+            .args(["--token", &token, "--station", mine, "--foreign-token", &foreign]),
+    )?;
+    run_cmd(
+        Command::new(&python)
+            .arg(root.join("tests/sensorthings/frost_client.py"))
+            .arg(&base)
+            .args(["--token", &token, "--station", mine]),
+    )
+}
+
+/// FROST's Python client for SensorThings (PyPI: frost-sta-client).
+const FROST_CLIENT_VERSION: &str = "1.1.53";
 
 /// Checks the gateway's OpenAPI document with a validator written by others
 /// (openapi-spec-validator, from PyPI).

@@ -19,7 +19,7 @@ use crate::routes::{health, map, open311, reports, staff, sync, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, readings, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments."),
+    info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments, and the river monitoring stations as an OGC SensorThings API v1.1."),
     paths(
         health::health, crate::metrics::metrics, sync::sync, sync::events, openapi_json, map::offer, map::file, map::tile,
         reports::submit, reports::get, reports::support, reports::photo,
@@ -178,6 +178,7 @@ pub fn document(pack: Option<&CityPack>) -> Value {
             content["schema"] = multipart;
         }
     }
+    crate::sta::openapi::add_paths(&mut doc);
     if let Some(pack) = pack {
         let codes: Vec<&str> = pack.categories.iter().map(|c| c.code.as_str()).collect();
         extend(

@@ -14,6 +14,7 @@
 pub mod create;
 pub mod filter;
 pub mod model;
+pub mod openapi;
 pub mod query;
 pub mod read;
 pub mod sql;

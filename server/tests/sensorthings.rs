@@ -1,0 +1,282 @@
+//! The SensorThings API against hostile and mistaken input, and the one-store promise: an
+//! observation posted through SensorThings is the reading the sync feed publishes, on either
+//! instance of a gateway pair.
+
+mod common;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Sta {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    other_token: String,
+    /// The token's station's Datastreams: (parameter, id).
+    datastreams: Vec<(String, i64)>,
+    other_datastream: i64,
+}
+
+impl Sta {
+    async fn on(gw: &common::Gateway) -> Sta {
+        let stations = gw.app_store.station_entities().await.expect("stations");
+        let now = citizen_server::now_ms();
+        let token = gw
+            .app_store
+            .create_station_token(&stations[0].station_id, "test", now)
+            .await
+            .expect("token")
+            .expect("station");
+        let other_token = gw
+            .app_store
+            .create_station_token(&stations[1].station_id, "test", now)
+            .await
+            .expect("token")
+            .expect("station");
+        Sta {
+            base: format!("{}/sta/v1.1", gw.base),
+            http: reqwest::Client::new(),
+            token,
+            other_token,
+            datastreams: stations[0].datastreams.clone(),
+            other_datastream: stations[1].datastreams[0].1,
+        }
+    }
+
+    fn datastream(&self, parameter: &str) -> i64 {
+        self.datastreams
+            .iter()
+            .find(|(p, _)| p == parameter)
+            .map(|d| d.1)
+            .expect("datastream")
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(b);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn observations(&self) -> i64 {
+        let (_, body) = self
+            .send(reqwest::Method::GET, "Observations?$count=true&$top=0", None, None)
+            .await;
+        body["@iot.count"].as_i64().expect("count")
+    }
+}
+
+fn iso(ms: i64) -> String {
+    citizen_server::sta::time::format_instant(ms)
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
+    let gw = common::start().await;
+    let sta = Sta::on(&gw).await;
+    let salinity = sta.datastream("salinity");
+    let ph = sta.datastream("ph");
+    let now = citizen_server::now_ms();
+    let t = iso(now - 600_000);
+    let obs = |extra: Value| {
+        let mut o = json!({"phenomenonTime": t, "result": 1.5, "Datastream": {"@iot.id": salinity}});
+        if let (Some(o), Value::Object(extra)) = (o.as_object_mut(), extra) {
+            for (k, v) in extra {
+                if v.is_null() {
+                    o.remove(&k);
+                } else {
+                    o.insert(k, v);
+                }
+            }
+        }
+        o.to_string()
+    };
+    let array = |components: Value, rows: Value| {
+        json!([{"Datastream": {"@iot.id": salinity}, "components": components, "dataArray": rows}])
+            .to_string()
+    };
+    let huge = {
+        let rows: Vec<Value> = (0..100_000).map(|i| json!([iso(now - 1_000 * i), 1.0])).collect();
+        array(json!(["phenomenonTime", "result"]), json!(rows))
+    };
+    let deep_expand = "Things?$expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing))))))))))";
+    use reqwest::Method as M;
+    let mine = Some(sta.token.as_str());
+    // (what, method, path, token, body, status, the field or words the error must name)
+    let cases: Vec<(&str, M, String, Option<&str>, Option<String>, u16, &str)> = vec![
+        ("not JSON", M::POST, "Observations".into(), mine, Some("{\"result\": ".into()), 400, "body"),
+        ("NaN is not JSON", M::POST, "Observations".into(), mine, Some(obs(json!({})).replace("1.5", "NaN")), 400, "body"),
+        ("an array for one observation", M::POST, "Observations".into(), mine, Some("[]".into()), 400, "body"),
+        ("no Datastream", M::POST, "Observations".into(), mine, Some(obs(json!({"Datastream": null}))), 400, "Datastream"),
+        ("an unknown Datastream", M::POST, "Observations".into(), mine, Some(obs(json!({"Datastream": {"@iot.id": 999_999}}))), 400, "Datastream"),
+        ("a Datastream created inline", M::POST, "Observations".into(), mine, Some(obs(json!({"Datastream": {"name": "new"}}))), 400, "Datastream"),
+        ("a FeatureOfInterest created inline", M::POST, "Observations".into(), mine, Some(obs(json!({"FeatureOfInterest": {"name": "x", "feature": {}}}))), 400, "FeatureOfInterest"),
+        ("an unknown FeatureOfInterest", M::POST, "Observations".into(), mine, Some(obs(json!({"FeatureOfInterest": {"@iot.id": 999_999}}))), 400, "FeatureOfInterest"),
+        ("no token", M::POST, "Observations".into(), None, Some(obs(json!({}))), 401, "Authorization"),
+        ("a wrong token", M::POST, "Observations".into(), Some("not-a-token"), Some(obs(json!({}))), 401, "Authorization"),
+        ("another station's token", M::POST, "Observations".into(), Some(sta.other_token.as_str()), Some(obs(json!({}))), 403, "Authorization"),
+        ("another station's Datastream", M::POST, "Observations".into(), mine, Some(obs(json!({"Datastream": {"@iot.id": sta.other_datastream}}))), 403, "Authorization"),
+        ("a time without offset", M::POST, "Observations".into(), mine, Some(obs(json!({"phenomenonTime": "2026-11-30T08:00:00"}))), 400, "phenomenonTime"),
+        ("a far-future time", M::POST, "Observations".into(), mine, Some(obs(json!({"phenomenonTime": iso(now + 86_400_000)}))), 400, "phenomenonTime"),
+        ("a time before the station existed", M::POST, "Observations".into(), mine, Some(obs(json!({"phenomenonTime": "2019-05-01T00:00:00Z"}))), 400, "phenomenonTime"),
+        ("an interval", M::POST, "Observations".into(), mine, Some(obs(json!({"phenomenonTime": format!("{t}/{t}")}))), 400, "phenomenonTime"),
+        ("a time that is not a time", M::POST, "Observations".into(), mine, Some(obs(json!({"phenomenonTime": "yesterday"}))), 400, "phenomenonTime"),
+        ("a resultTime without offset", M::POST, "Observations".into(), mine, Some(obs(json!({"resultTime": "2026-11-30 08:00"}))), 400, "resultTime"),
+        ("NaN as a string", M::POST, "Observations".into(), mine, Some(obs(json!({"result": "NaN"}))), 400, "result"),
+        ("a number as a string", M::POST, "Observations".into(), mine, Some(obs(json!({"result": "1.5"}))), 400, "result"),
+        ("no result", M::POST, "Observations".into(), mine, Some(obs(json!({"result": null}))), 400, "result"),
+        ("negative salinity", M::POST, "Observations".into(), mine, Some(obs(json!({"result": -0.1}))), 400, "result"),
+        ("salinity above sea water's", M::POST, "Observations".into(), mine, Some(obs(json!({"result": 45.5}))), 400, "result"),
+        ("pH 15", M::POST, format!("Datastreams({ph})/Observations"), mine, Some(json!({"phenomenonTime": t, "result": 15}).to_string()), 400, "result"),
+        ("a member not stored", M::POST, "Observations".into(), mine, Some(obs(json!({"validTime": t}))), 400, "validTime"),
+        ("parameters not an object", M::POST, "Observations".into(), mine, Some(obs(json!({"parameters": [1]}))), 400, "parameters"),
+        ("a path Datastream other than the body's", M::POST, format!("Datastreams({ph})/Observations"), mine, Some(obs(json!({}))), 400, "Datastream"),
+        ("creating a Thing", M::POST, "Things".into(), mine, Some("{\"name\": \"x\"}".into()), 405, "Things"),
+        ("a dataArray that is an object", M::POST, "CreateObservations".into(), mine, Some(array(json!(["phenomenonTime", "result"]), json!({"a": 1}))), 400, "dataArray"),
+        ("a row that is not an array", M::POST, "CreateObservations".into(), mine, Some(array(json!(["phenomenonTime", "result"]), json!([5]))), 400, "dataArray[0]"),
+        ("components without result", M::POST, "CreateObservations".into(), mine, Some(array(json!(["phenomenonTime"]), json!([[t]]))), 400, "components"),
+        ("an unknown component", M::POST, "CreateObservations".into(), mine, Some(array(json!(["phenomenonTime", "result", "colour"]), json!([[t, 1, "red"]]))), 400, "components[2]"),
+        ("a component twice", M::POST, "CreateObservations".into(), mine, Some(array(json!(["result", "phenomenonTime", "result"]), json!([[1, t, 1]]))), 400, "components"),
+        ("an unknown Datastream in a data array", M::POST, "CreateObservations".into(), mine, Some(json!([{"Datastream": {"@iot.id": 999_999}, "components": ["phenomenonTime", "result"], "dataArray": [[t, 1]]}]).to_string()), 400, "[0]/Datastream"),
+        ("every row bad", M::POST, "CreateObservations".into(), mine, Some(array(json!(["phenomenonTime", "result"]), json!([[t, -1], ["2026-01-01T00:00", 1], [t, "x"]]))), 400, "no observation could be stored"),
+        ("100 000 observations in one request", M::POST, "CreateObservations".into(), mine, Some(huge), 413, "at most"),
+        ("a $filter syntax error", M::GET, "Observations?$filter=result%20gt".into(), None, None, 400, "$filter"),
+        ("a $filter on an unknown property", M::GET, "Observations?$filter=colour%20eq%20'red'".into(), None, None, 400, "colour"),
+        ("a $filter comparing a time with a number", M::GET, "Observations?$filter=phenomenonTime%20gt%205".into(), None, None, 400, "cannot compare"),
+        ("a $filter with an unknown function", M::GET, "Observations?$filter=frobnicate(result)%20eq%201".into(), None, None, 400, "frobnicate"),
+        ("$top=-1", M::GET, "Observations?$top=-1".into(), None, None, 400, "$top"),
+        ("$skip=x", M::GET, "Observations?$skip=x".into(), None, None, 400, "$skip"),
+        ("$orderby an unknown property", M::GET, "Observations?$orderby=colour".into(), None, None, 400, "$orderby"),
+        ("$select an unknown property", M::GET, "Things?$select=colour".into(), None, None, 400, "$select"),
+        ("$expand 10 levels deep", M::GET, deep_expand.into(), None, None, 400, "$expand"),
+        ("$expand of something else", M::GET, "Things?$expand=Owners".into(), None, None, 400, "Owners"),
+        ("a forged $skiptoken", M::GET, "Observations?$skiptoken=%5B%22x%22%5D".into(), None, None, 400, "$skiptoken"),
+        ("an unsupported system option", M::GET, "Observations?$resultFormat=dataArray".into(), None, None, 501, "$resultFormat"),
+        ("an unknown entity set", M::GET, "Gadgets".into(), None, None, 404, "Gadgets"),
+        ("an id that is not a number", M::GET, "Things(abc)".into(), None, None, 404, "Things(abc)"),
+    ];
+    assert!(cases.len() >= 25);
+    let before = sta.observations().await;
+    for (what, method, path, token, body, status, names) in cases {
+        let (got, answer) = sta.send(method, &path, token, body).await;
+        assert_eq!(got.as_u16(), status, "{what}: {answer}");
+        let text = answer.to_string();
+        assert!(text.contains(names), "{what}: the error should name {names:?}: {text}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {text}");
+    }
+    assert_eq!(sta.observations().await, before, "nothing was stored");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_data_array_stores_the_good_rows_and_names_each_bad_one() {
+    let gw = common::start().await;
+    let sta = Sta::on(&gw).await;
+    let now = citizen_server::now_ms();
+    let body = json!([{
+        "Datastream": {"@iot.id": sta.datastream("salinity")},
+        "components": ["result", "phenomenonTime"],
+        "dataArray": [[1.25, iso(now - 60_000)], [-3, iso(now - 120_000)], [1.5, "2026-11-30T01:00:00"], [1.75, iso(now - 180_000)]],
+    }]);
+    let (status, answer) = sta
+        .send(reqwest::Method::POST, "CreateObservations", Some(&sta.token), Some(body.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let rows = answer.as_array().expect("array");
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0].as_str().is_some_and(|l| l.contains("/Observations(")), "{answer}");
+    assert!(rows[1].as_str().is_some_and(|e| e.starts_with("error") && e.contains("dataArray[1]/result")), "{answer}");
+    assert!(rows[2].as_str().is_some_and(|e| e.starts_with("error") && e.contains("phenomenonTime") && e.contains("offset")), "{answer}");
+    assert_eq!(sta.observations().await, 2, "the two good rows");
+    // Sent again (a logger retrying), nothing new is stored and the same links come back.
+    let (_, again) = sta
+        .send(reqwest::Method::POST, "CreateObservations", Some(&sta.token), Some(body.to_string()))
+        .await;
+    assert_eq!(again[0], answer[0]);
+    assert_eq!(again[3], answer[3]);
+    assert_eq!(sta.observations().await, 2);
+    // Another result for the same time is a conflict, named.
+    let clash = json!({"phenomenonTime": iso(now - 60_000), "result": 9.0, "Datastream": {"@iot.id": sta.datastream("salinity")}});
+    let (status, answer) = sta
+        .send(reqwest::Method::POST, "Observations", Some(&sta.token), Some(clash.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("another result")), "{answer}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_observation_is_the_reading_the_feed_publishes_on_both_instances() {
+    let a = common::start().await;
+    let b = common::another_instance(&a).await;
+    let sta = Sta::on(&a).await;
+    let now = citizen_server::now_ms();
+    let at = now - 5 * 60_000;
+    let post = json!({"phenomenonTime": iso(at), "result": 0.1 + 0.2, "Datastream": {"@iot.id": sta.datastream("salinity")}, "parameters": {"simulated": true}});
+    let (status, created) = sta
+        .send(reqwest::Method::POST, "Observations", Some(&sta.token), Some(post.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["@iot.id"].as_i64().expect("id");
+    // Read through the other instance: SensorThings and the feed agree to the last bit.
+    let other = reqwest::get(format!("{}/sta/v1.1/Observations({id})", b.base))
+        .await
+        .expect("get")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(other["result"].as_f64(), Some(0.1 + 0.2));
+    let feed: citizen_core::SyncPage = reqwest::get(format!("{}/api/v1/sync?since=0&limit=1000", b.base))
+        .await
+        .expect("sync")
+        .json()
+        .await
+        .expect("page");
+    let readings: Vec<_> = feed
+        .changes
+        .iter()
+        .filter_map(|c| match &c.op {
+            citizen_core::ChangeOp::Upsert { entity } => match entity.as_ref() {
+                citizen_core::Entity::Reading(r) => Some((c.seq, r.clone())),
+                _ => None,
+            },
+            citizen_core::ChangeOp::Delete { .. } => None,
+        })
+        .collect();
+    assert_eq!(readings.len(), 1, "one observation, one reading");
+    let (seq, reading) = &readings[0];
+    assert_eq!(*seq, id, "the reading's feed position is the observation's id");
+    assert_eq!(reading.value, 0.1 + 0.2, "the same number, not a rounded copy");
+    assert_eq!(reading.observed_at_ms, at);
+    assert!(reading.simulated, "the simulation label travels");
+    assert_eq!(reading.station_id, a.app_store.station_entities().await.expect("s")[0].station_id);
+    // A device whose cursor sits on that reading is not told to restart.
+    let page: Value = reqwest::get(format!(
+        "{}/api/v1/sync?since={id}&at_kind=reading&at_id={}",
+        a.base,
+        citizen_core::Entity::Reading(reading.clone()).id()
+    ))
+    .await
+    .expect("sync")
+    .json()
+    .await
+    .expect("page");
+    assert_eq!(page["restart"], false, "{page}");
+    b.stop().await;
+    a.stop().await;
+}
