@@ -11,6 +11,7 @@ pub mod nearest;
 pub mod outbox;
 pub mod photo;
 pub mod report;
+pub mod salinity;
 pub mod search;
 pub mod sync;
 pub mod text;
