@@ -280,6 +280,7 @@ pub struct PackSources<'a> {
     pub departments: &'a str,
     pub categories: &'a str,
     pub procedures: &'a str,
+    pub salinity: &'a str,
 }
 
 /// File names inside a city pack folder.
@@ -291,11 +292,12 @@ pub mod files {
     pub const DEPARTMENTS: &str = "departments.json";
     pub const CATEGORIES: &str = "categories.json";
     pub const PROCEDURES: &str = "procedures.json";
+    pub const SALINITY: &str = "salinity.json";
 }
 
 impl<'a> PackSources<'a> {
     /// Every file of a pack, in the order `from_texts` takes them.
-    pub const FILES: [&'static str; 7] = [
+    pub const FILES: [&'static str; 8] = [
         files::CITY,
         files::PLACES,
         files::WIFI,
@@ -303,10 +305,11 @@ impl<'a> PackSources<'a> {
         files::DEPARTMENTS,
         files::CATEGORIES,
         files::PROCEDURES,
+        files::SALINITY,
     ];
 
     /// The texts of the files named in `FILES`, in that order.
-    pub fn from_texts(texts: [&'a str; 7]) -> PackSources<'a> {
+    pub fn from_texts(texts: [&'a str; 8]) -> PackSources<'a> {
         let [
             city,
             places,
@@ -315,6 +318,7 @@ impl<'a> PackSources<'a> {
             departments,
             categories,
             procedures,
+            salinity,
         ] = texts;
         PackSources {
             city,
@@ -324,6 +328,7 @@ impl<'a> PackSources<'a> {
             departments,
             categories,
             procedures,
+            salinity,
         }
     }
 }
@@ -354,6 +359,8 @@ pub struct CityPack {
     pub departments: Vec<Department>,
     pub categories: Vec<ReportCategory>,
     pub procedures: Vec<Procedure>,
+    /// Salinity limits per use of the water, with their sources.
+    pub salinity: crate::salinity::SalinityGuide,
 }
 
 #[derive(Deserialize)]
@@ -494,6 +501,7 @@ impl CityPack {
             departments: parse(departments_f, src.departments)?,
             categories: parse(categories_f, src.categories)?,
             procedures: parse(procedures_f, src.procedures)?,
+            salinity: parse(files::SALINITY, src.salinity)?,
         };
         pack.validate()?;
         Ok(pack)
@@ -599,6 +607,9 @@ impl CityPack {
                 return Err(invalid(procedures_f, &p.id, "unknown department".into()));
             }
         }
+        self.salinity
+            .validate()
+            .map_err(|(id, message)| invalid(files::SALINITY, &id, message))?;
         Ok(())
     }
 
@@ -611,6 +622,7 @@ impl CityPack {
             .chain(self.departments.iter().cloned().map(Entity::Department))
             .chain(self.categories.iter().cloned().map(Entity::Category))
             .chain(self.procedures.iter().cloned().map(Entity::Procedure))
+            .chain(std::iter::once(Entity::SalinityGuide(self.salinity.clone())))
             .collect()
     }
 }
@@ -625,6 +637,7 @@ pub fn default_pack_sources() -> PackSources<'static> {
         departments: include_str!("../../assets/cities/my-tho/departments.json"),
         categories: include_str!("../../assets/cities/my-tho/categories.json"),
         procedures: include_str!("../../assets/cities/my-tho/procedures.json"),
+        salinity: include_str!("../../assets/cities/my-tho/salinity.json"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::salinity::SalinityGuide;
 use crate::city::{CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station};
 use crate::report::ReportView;
 
@@ -41,6 +42,7 @@ pub enum EntityKind {
     Category,
     Procedure,
     Report,
+    SalinityGuide,
 }
 
 impl EntityKind {
@@ -55,6 +57,7 @@ impl EntityKind {
             EntityKind::Category => "category",
             EntityKind::Procedure => "procedure",
             EntityKind::Report => "report",
+            EntityKind::SalinityGuide => "salinity_guide",
         }
     }
 }
@@ -77,6 +80,8 @@ pub enum Entity {
     Category(ReportCategory),
     Procedure(Procedure),
     Report(ReportView),
+    /// The city's salinity limits per use (one record, id `salinity`).
+    SalinityGuide(SalinityGuide),
 }
 
 impl Entity {
@@ -91,6 +96,7 @@ impl Entity {
             Entity::Category(_) => EntityKind::Category,
             Entity::Procedure(_) => EntityKind::Procedure,
             Entity::Report(_) => EntityKind::Report,
+            Entity::SalinityGuide(_) => EntityKind::SalinityGuide,
         }
     }
 
@@ -105,6 +111,7 @@ impl Entity {
             Entity::Category(c) => c.code.clone(),
             Entity::Procedure(p) => p.id.clone(),
             Entity::Report(r) => r.id.to_string(),
+            Entity::SalinityGuide(_) => "salinity".into(),
         }
     }
 }
@@ -139,6 +146,7 @@ records!(
     Category(ReportCategory),
     Procedure(Procedure),
     Report(ReportView),
+    SalinityGuide(SalinityGuide),
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
