@@ -27,6 +27,8 @@ pub struct Syncer {
     page_limit: u32,
     /// This device's clock (ms since the Unix epoch); a test passes a wrong one.
     clock: fn() -> i64,
+    /// The salinity stale limit when configured (else the city's guide says), ms.
+    stale_after_ms: Option<i64>,
 }
 
 /// Lets the app read the live state of the pull loop and wake it.
@@ -78,7 +80,14 @@ impl Syncer {
             timing,
             page_limit: 500,
             clock: now_ms,
+            stale_after_ms: None,
         }
+    }
+
+    /// The same syncer judging salinity readings stale after `ms` (configuration).
+    pub fn with_stale_after(mut self, ms: Option<i64>) -> Syncer {
+        self.stale_after_ms = ms;
+        self
     }
 
     /// The same syncer reading this device's time from `clock` (a phone whose clock is off).
@@ -168,8 +177,20 @@ impl Syncer {
                     .await?;
             }
             let applied = self.store.apply_page(since, &page, now_ms()).await?;
+            let more = page.has_more || applied == PageApplied::HistoryChanged;
+            if !more {
+                // At the feed's head: alerts look at what arrived, old readings go. Times
+                // are the gateway's (this device's clock may be off).
+                let now = if page.server_time_ms > 0 {
+                    page.server_time_ms
+                } else {
+                    now_ms()
+                };
+                self.store.evaluate_alerts(now, self.stale_after_ms).await?;
+                self.store.prune_readings(now).await?;
+            }
             // After a change of history the feed is read again from its start at once.
-            Ok::<_, PullError>(page.has_more || applied == PageApplied::HistoryChanged)
+            Ok::<_, PullError>(more)
         }
         .await;
         match outcome {

@@ -416,13 +416,14 @@ pub enum Confidence {
     High,
 }
 
-/// A stretch of time when salinity is expected under the use's limit.
+/// A stretch of time when salinity is expected inside the use's safe range.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     pub start_ms: i64,
+    /// The last 10-minute slot expected inside (inclusive).
     pub end_ms: i64,
-    /// The lowest expected level inside, g/L.
-    pub lowest: f64,
+    /// The expected level furthest inside the range, g/L.
+    pub best: f64,
     pub confidence: Confidence,
 }
 
@@ -561,26 +562,29 @@ impl TideFit {
             .max(0.0)
     }
 
-    /// The windows in `[from_ms, from_ms + horizon_ms]` when the level is expected under
-    /// `limit` (g/L), on a 10-minute grid. A window whose level stays under the limit by
-    /// twice the fit's error is high confidence, by once medium, otherwise low; confidence
+    /// The windows in `[from_ms, from_ms + horizon_ms]` when the level is expected inside
+    /// `range` (`[low, high)` g/L), on a 10-minute grid. A window whose best level is inside
+    /// by twice the fit's error is high confidence, by once medium, otherwise low; confidence
     /// also falls a step for the second day.
-    pub fn windows(&self, from_ms: i64, horizon_ms: i64, limit: f64) -> Vec<Window> {
+    pub fn windows(&self, from_ms: i64, horizon_ms: i64, range: [f64; 2]) -> Vec<Window> {
         const STEP: i64 = 10 * 60_000;
+        let margin_of = |v: f64| (v - range[0]).min(range[1] - v);
         let mut out: Vec<Window> = Vec::new();
         let mut open: Option<Window> = None;
         let mut t = from_ms;
         while t <= from_ms + horizon_ms {
             let v = self.value_at(t);
-            if v < limit {
+            if v >= range[0] && v < range[1] {
                 let w = open.get_or_insert(Window {
                     start_ms: t,
                     end_ms: t,
-                    lowest: v,
+                    best: v,
                     confidence: Confidence::Low,
                 });
                 w.end_ms = t;
-                w.lowest = w.lowest.min(v);
+                if margin_of(v) > margin_of(w.best) {
+                    w.best = v;
+                }
             } else if let Some(w) = open.take() {
                 out.push(w);
             }
@@ -588,7 +592,7 @@ impl TideFit {
         }
         out.extend(open);
         for w in &mut out {
-            let margin = limit - w.lowest;
+            let margin = margin_of(w.best);
             let mut c = if margin >= 2.0 * self.rms_error {
                 Confidence::High
             } else if margin >= self.rms_error {
@@ -608,9 +612,10 @@ impl TideFit {
     }
 }
 
-/// The fresh-water windows for `limit` g/L in the 48 hours after `now_ms`, from the readings
-/// of the 7 days before it. `None` when they are too few to fit the tide.
-pub fn forecast(series: &[Sample], now_ms: i64, limit: f64) -> Option<Forecast> {
+/// The windows when the level is expected inside `range` (the use's safe range) in the 48
+/// hours after `now_ms`, from the readings of the 7 days before it. `None` when they are too
+/// few to fit the tide.
+pub fn forecast(series: &[Sample], now_ms: i64, range: [f64; 2]) -> Option<Forecast> {
     let week: Vec<Sample> = series
         .iter()
         .filter(|s| s.at_ms > now_ms - 7 * DAY_MS && s.at_ms <= now_ms)
@@ -618,15 +623,15 @@ pub fn forecast(series: &[Sample], now_ms: i64, limit: f64) -> Option<Forecast> 
         .collect();
     let fit = TideFit::fit(&week)?;
     Some(Forecast {
-        windows: fit.windows(now_ms, 2 * DAY_MS, limit),
+        windows: fit.windows(now_ms, 2 * DAY_MS, range),
         rms_error: fit.rms_error,
         samples: fit.samples,
     })
 }
 
-/// How a forecast did against what happened: of the 10-minute slots of the 48 hours after
-/// `at_ms`, the share where "under `limit`" was predicted rightly, and the share of truly
-/// fresh slots that a window covered. Both in 0..=1.
+/// How a forecast did against what happened: of the readings of the 48 hours after `at_ms`,
+/// the share where "inside the range" was predicted rightly (`hit_rate`), and the share of
+/// those truly inside that a window covered (`fresh_found`). Both in 0..=1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BackTest {
     pub hit_rate: f64,
@@ -635,9 +640,9 @@ pub struct BackTest {
 }
 
 /// Forecasts from the readings before `at_ms` and scores it against the readings after.
-pub fn back_test(series: &[Sample], at_ms: i64, limit: f64) -> Option<BackTest> {
+pub fn back_test(series: &[Sample], at_ms: i64, range: [f64; 2]) -> Option<BackTest> {
     let past: Vec<Sample> = series.iter().filter(|s| s.at_ms <= at_ms).copied().collect();
-    let f = forecast(&past, at_ms, limit)?;
+    let f = forecast(&past, at_ms, range)?;
     let future: Vec<&Sample> = series
         .iter()
         .filter(|s| s.at_ms > at_ms && s.at_ms <= at_ms + 2 * DAY_MS)
@@ -650,7 +655,7 @@ pub fn back_test(series: &[Sample], at_ms: i64, limit: f64) -> Option<BackTest> 
     let mut right = 0;
     let (mut fresh, mut fresh_found) = (0, 0);
     for s in &future {
-        let actual = s.value < limit;
+        let actual = s.value >= range[0] && s.value < range[1];
         let predicted = predicted_fresh(s.at_ms);
         right += usize::from(actual == predicted);
         if actual {
@@ -667,6 +672,96 @@ pub fn back_test(series: &[Sample], at_ms: i64, limit: f64) -> Option<BackTest> 
         },
         slots: future.len(),
     })
+}
+
+/// An alert subscription: a station, a use, and where its alerts stand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub station_id: String,
+    pub use_id: String,
+    pub state: AlertState,
+}
+
+/// A change against an earlier reading.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub then: Sample,
+    /// Now minus then, g/L.
+    pub change: f64,
+}
+
+/// Everything the salinity screen shows for a station and a use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalinityView {
+    pub station_id: String,
+    pub salinity_use: SalinityUse,
+    pub assessment: Assessment,
+    /// The newest reading is labelled simulated.
+    pub simulated: bool,
+    /// The readings of the last 24 hours and 7 days, oldest first.
+    pub day: Vec<Sample>,
+    pub week: Vec<Sample>,
+    /// Stretches of the week without readings for longer than the stale limit.
+    pub gaps: Vec<(i64, i64)>,
+    /// The highest reading of each of the last 7 local days: (day start, g/L).
+    pub daily_max: Vec<(i64, f64)>,
+    /// Against the reading nearest this time yesterday.
+    pub since_yesterday: Option<Change>,
+    /// The windows when the level is expected inside the use's safe range.
+    pub forecast: Option<Forecast>,
+    pub subscribed: bool,
+    pub now_ms: i64,
+    pub stale_after_ms: i64,
+}
+
+/// Vietnam's offset from UTC in minutes (UTC+7, no daylight saving): local days.
+pub const VIETNAM_OFFSET_MINUTES: i32 = 7 * 60;
+
+/// The screen's view from a station's salinity history (oldest first).
+pub fn view(
+    station_id: &str,
+    u: &SalinityUse,
+    history: &[Sample],
+    now_ms: i64,
+    stale_after_ms: i64,
+    simulated: bool,
+    subscribed: bool,
+) -> SalinityView {
+    let upto: Vec<Sample> = history.iter().filter(|s| s.at_ms <= now_ms + FUTURE_TOLERANCE_MS).copied().collect();
+    let latest = upto.last().copied();
+    let before = latest.and_then(|l| day_before(&upto, l));
+    let assessment = assess(u, latest, before, now_ms, stale_after_ms);
+    let since = |ms: i64| -> Vec<Sample> { upto.iter().filter(|s| s.at_ms > now_ms - ms).copied().collect() };
+    let week = since(7 * DAY_MS);
+    let mut gaps = gaps(&week, stale_after_ms);
+    // The stretch from the newest reading to now, when it is longer than the limit.
+    match latest {
+        Some(l) if now_ms - l.at_ms > stale_after_ms => gaps.push((l.at_ms, now_ms)),
+        None => gaps.push((now_ms - 7 * DAY_MS, now_ms)),
+        _ => {}
+    }
+    let since_yesterday = change_since(&upto, 1).map(|(then, change)| Change { then, change });
+    // A forecast from stale data would present the past's tide as today's: none then.
+    let forecast = if assessment.verdict == Verdict::Unknown {
+        None
+    } else {
+        forecast(&upto, now_ms, u.safe)
+    };
+    SalinityView {
+        station_id: station_id.to_owned(),
+        salinity_use: u.clone(),
+        assessment,
+        simulated,
+        day: since(DAY_MS),
+        daily_max: daily_maxima(&week, VIETNAM_OFFSET_MINUTES),
+        week,
+        gaps,
+        since_yesterday,
+        forecast,
+        subscribed,
+        now_ms,
+        stale_after_ms,
+    }
 }
 
 #[cfg(test)]
@@ -872,7 +967,7 @@ mod tests {
             let t = NOW + hours * HOUR_MS;
             assert!((fit.value_at(t) - river(t)).abs() < 0.03, "{hours} h ahead");
         }
-        let f = forecast(&series, NOW, 1.2).expect("forecast");
+        let f = forecast(&series, NOW, [0.0, 1.2]).expect("forecast");
         assert!(!f.windows.is_empty());
         assert!(f.windows.iter().all(|w| w.start_ms >= NOW && w.end_ms <= NOW + 2 * DAY_MS));
         assert!(f.windows.iter().all(|w| river(w.start_ms + (w.end_ms - w.start_ms) / 2) < 1.2));
@@ -881,8 +976,8 @@ mod tests {
     #[test]
     fn too_few_readings_give_no_forecast() {
         let few: Vec<Sample> = (0..20).map(|i| sample(NOW - i * HOUR_MS, 1.0)).rev().collect();
-        assert_eq!(forecast(&few, NOW, 1.0), None);
-        assert_eq!(forecast(&[], NOW, 1.0), None);
+        assert_eq!(forecast(&few, NOW, [0.0, 1.0]), None);
+        assert_eq!(forecast(&[], NOW, [0.0, 1.0]), None);
     }
 
     #[test]
