@@ -8,6 +8,7 @@ pub const ENV_GATEWAY_URL: &str = "CITIZEN_GATEWAY_URL";
 pub const ENV_DATA_DIR: &str = "CITIZEN_DATA_DIR";
 pub const ENV_SYNC_INTERVAL: &str = "CITIZEN_SYNC_INTERVAL_SECS";
 pub const ENV_TILE_CACHE_MB: &str = "CITIZEN_TILE_CACHE_MB";
+pub const ENV_SALINITY_STALE_MINUTES: &str = "CITIZEN_SALINITY_STALE_MINUTES";
 pub const CONFIG_FILE: &str = "citizen.toml";
 pub const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8080";
 
@@ -18,6 +19,9 @@ pub struct AppConfig {
     pub sync_interval: Duration,
     /// Most bytes the cache of map tiles seen online may hold.
     pub tile_cache_bytes: u64,
+    /// After how long a salinity reading is stale; `None` takes the city pack's (30 minutes
+    /// in Mỹ Tho's).
+    pub salinity_stale_after: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -34,6 +38,7 @@ struct FileSettings {
     gateway_url: Option<String>,
     sync_interval_secs: Option<u64>,
     tile_cache_mb: Option<u64>,
+    salinity_stale_minutes: Option<f64>,
 }
 
 impl AppConfig {
@@ -48,6 +53,7 @@ impl AppConfig {
             gateway_url: DEFAULT_GATEWAY_URL.to_owned(),
             sync_interval: Duration::from_secs(30),
             tile_cache_bytes: crate::tile_cache::DEFAULT_MAX_BYTES,
+            salinity_stale_after: None,
             data_dir,
         };
         let file = config.data_dir.join(CONFIG_FILE);
@@ -66,6 +72,9 @@ impl AppConfig {
             if let Some(mb) = settings.tile_cache_mb {
                 config.set("tile_cache_mb", &mb.to_string())?;
             }
+            if let Some(minutes) = settings.salinity_stale_minutes {
+                config.set("salinity_stale_minutes", &minutes.to_string())?;
+            }
         }
         if let Some(url) = env(ENV_GATEWAY_URL) {
             config.set("gateway_url", &url)?;
@@ -75,6 +84,9 @@ impl AppConfig {
         }
         if let Some(mb) = env(ENV_TILE_CACHE_MB) {
             config.set("tile_cache_mb", &mb)?;
+        }
+        if let Some(minutes) = env(ENV_SALINITY_STALE_MINUTES) {
+            config.set("salinity_stale_minutes", &minutes)?;
         }
         Ok(config)
     }
@@ -105,6 +117,15 @@ impl AppConfig {
                     .parse()
                     .map_err(|_| bad("must be a whole number of megabytes"))?;
                 self.tile_cache_bytes = mb.saturating_mul(1024 * 1024);
+            }
+            "salinity_stale_minutes" => {
+                // Fractions are allowed so tests can use seconds (0.25 = 15 s).
+                let minutes: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|m: &f64| m.is_finite() && *m > 0.0 && *m <= 10_080.0)
+                    .ok_or_else(|| bad("must be a number of minutes, more than 0, at most a week"))?;
+                self.salinity_stale_after = Some(Duration::from_secs_f64(minutes * 60.0));
             }
             _ => return Err(bad("unknown setting")),
         }

@@ -120,6 +120,73 @@ impl Gateway {
         self.answer(request, Progress::new()).await
     }
 
+    /// The gateway's reading of `parameter` at `station_id` nearest `at_ms` within ±1 hour,
+    /// read through its SensorThings API (the device keeps 31 days; a year back is asked
+    /// for).
+    pub async fn reading_near(
+        &self,
+        station_id: &str,
+        parameter: &str,
+        at_ms: i64,
+    ) -> Result<Option<citizen_core::salinity::Sample>, GatewayError> {
+        let quote = |s: &str| s.replace('\'', "''");
+        let filter = format!(
+            "properties/station_id eq '{}' and properties/parameter eq '{}'",
+            quote(station_id),
+            quote(parameter)
+        );
+        let request = self
+            .http
+            .get(format!("{}/sta/v1.1/Datastreams", self.base))
+            .query(&[("$filter", filter.as_str()), ("$select", "id")]);
+        let found: serde_json::Value = self.answer(request, Progress::new()).await?;
+        let Some(id) = found["value"].get(0).and_then(|d| d["@iot.id"].as_i64()) else {
+            return Ok(None);
+        };
+        let time = |ms: i64| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_default()
+        };
+        let hour = 3_600_000;
+        let filter = format!(
+            "phenomenonTime ge {} and phenomenonTime le {}",
+            time(at_ms - hour),
+            time(at_ms + hour)
+        );
+        let request = self
+            .http
+            .get(format!("{}/sta/v1.1/Datastreams({id})/Observations", self.base))
+            .query(&[
+                ("$filter", filter.as_str()),
+                ("$select", "phenomenonTime,result"),
+                ("$top", "50"),
+            ]);
+        let page: serde_json::Value = self.answer(request, Progress::new()).await?;
+        let samples: Vec<citizen_core::salinity::Sample> = page["value"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|o| {
+                        let t = time::OffsetDateTime::parse(
+                            o["phenomenonTime"].as_str()?,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()?;
+                        Some(citizen_core::salinity::Sample {
+                            at_ms: i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?,
+                            value: o["result"].as_f64()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(samples
+            .into_iter()
+            .min_by_key(|s| (s.at_ms - at_ms).abs()))
+    }
+
     /// Announces a photo upload (or asks how far it is when it was announced before).
     pub async fn start_upload(&self, start: &UploadStart) -> Result<UploadState, GatewayError> {
         let request = self

@@ -6,6 +6,7 @@
 mod commands;
 mod map;
 mod reports;
+mod salinity;
 
 use citizen_client::instance::Claim;
 use citizen_client::{AppConfig, Gateway, Syncer};
@@ -64,10 +65,33 @@ fn main() {
                 .await?;
                 Ok::<_, Box<dyn std::error::Error>>(store)
             })?;
+            let stale_after_ms = config
+                .salinity_stale_after
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             let syncer =
-                Syncer::new(store.clone(), Gateway::new(&config.gateway_url), config.sync_interval);
+                Syncer::new(store.clone(), Gateway::new(&config.gateway_url), config.sync_interval)
+                    .with_stale_after(stale_after_ms);
             let (sync, run) = syncer.start();
             tauri::async_runtime::spawn(run);
+            // New data is pulled as soon as the gateway says the feed moved.
+            let (live, listen) = citizen_client::live::start(&config.gateway_url, sync.clone());
+            tauri::async_runtime::spawn(listen);
+            // Alerts look at what was synced while the app was closed.
+            {
+                let store = store.clone();
+                tauri::async_runtime::spawn(async move {
+                    let now = citizen_client::syncer::now_ms();
+                    let offset = store.sync_record().await.ok().and_then(|r| r.clock_offset_ms).unwrap_or(0);
+                    if let Err(error) = store.evaluate_alerts(now + offset, stale_after_ms).await {
+                        tracing::error!(%error, "salinity alerts not evaluated at start");
+                    }
+                });
+            }
+            app.manage(salinity::SalinityShell {
+                stale_after_ms,
+                live,
+                gateway: Gateway::new(&config.gateway_url),
+            });
             let tile_source = tauri::async_runtime::block_on(store.city())
                 .ok()
                 .flatten()
@@ -127,6 +151,15 @@ fn main() {
             reports::take_notices,
             reports::take_resent_notices,
             reports::take_store_notice,
+            salinity::salinity_guide,
+            salinity::salinity,
+            salinity::salinity_choice,
+            salinity::set_salinity_choice,
+            salinity::set_salinity_alert,
+            salinity::salinity_alerts,
+            salinity::take_salinity_notices,
+            salinity::live_state,
+            salinity::salinity_last_year,
         ])
         .run(tauri::tauri_build_context!());
     if let Err(error) = result {
