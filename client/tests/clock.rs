@@ -47,7 +47,7 @@ async fn shown(url: &str, dir: &tempfile::TempDir, clock: fn() -> i64) -> Vec<Fr
                 .filter_map(|v| v.reading.as_ref())
                 .max_by_key(|r| r.observed_at_ms)
                 .expect("a reading");
-            s.freshness(newest, now)
+            citizen_core::views::StationStatus::freshness(newest, now, 30 * 60_000)
         })
         .collect()
 }

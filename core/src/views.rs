@@ -59,19 +59,19 @@ pub enum Freshness {
 }
 
 impl StationStatus {
-    /// A reading is stale once two of the station's longest update intervals have passed
-    /// without a newer one: the farmer must not take it for the river's state now.
-    pub fn is_stale(&self, reading: &Reading, now_ms: i64) -> bool {
-        let longest_ms = i64::from(self.station.update_interval_minutes[1]) * 60_000;
-        now_ms - reading.observed_at_ms > 2 * longest_ms
+    /// A reading is stale once it is older than `stale_after_ms` (the city's salinity guide
+    /// says 30 minutes; the app's configuration may say otherwise): the farmer must not take
+    /// it for the river's state now.
+    pub fn is_stale(reading: &Reading, now_ms: i64, stale_after_ms: i64) -> bool {
+        now_ms - reading.observed_at_ms > stale_after_ms
     }
 
     /// Whether `reading` is current at `now_ms` (the gateway's time, see
-    /// [`SyncStatus::gateway_now`]).
-    pub fn freshness(&self, reading: &Reading, now_ms: i64) -> Freshness {
+    /// [`SyncStatus::gateway_now`]) with readings stale after `stale_after_ms`.
+    pub fn freshness(reading: &Reading, now_ms: i64, stale_after_ms: i64) -> Freshness {
         if reading.observed_at_ms > now_ms + FUTURE_TOLERANCE_MS {
             Freshness::FromTheFuture
-        } else if self.is_stale(reading, now_ms) {
+        } else if Self::is_stale(reading, now_ms, stale_after_ms) {
             Freshness::Stale
         } else {
             Freshness::Current
@@ -393,18 +393,19 @@ mod tests {
             value: 1.0,
             simulated: false,
         };
-        let longest = i64::from(status.station.update_interval_minutes[1]) * 60_000;
+        let _ = &status;
+        let limit = 30 * 60_000;
         let table = [
             (now, Freshness::Current),
             (now + FUTURE_TOLERANCE_MS, Freshness::Current),
             (now + FUTURE_TOLERANCE_MS + 1, Freshness::FromTheFuture),
             (now + 3 * 3_600_000, Freshness::FromTheFuture),
-            (now - 2 * longest, Freshness::Current),
-            (now - 2 * longest - 1, Freshness::Stale),
+            (now - limit, Freshness::Current),
+            (now - limit - 1, Freshness::Stale),
         ];
         for (observed, expected) in table {
             assert_eq!(
-                status.freshness(&at(observed), now),
+                StationStatus::freshness(&at(observed), now, limit),
                 expected,
                 "{}",
                 observed - now
@@ -452,30 +453,20 @@ mod tests {
     }
 
     #[test]
-    fn readings_older_than_two_intervals_are_stale() {
+    fn readings_older_than_the_limit_are_stale() {
         let pack = crate::city::CityPack::parse(crate::city::default_pack_sources()).expect("pack");
-        let station = pack.stations[0].clone();
-        let status = StationStatus {
-            station,
-            latest: vec![],
-        };
+        let limit = pack.salinity.stale_after_ms();
+        assert_eq!(limit, 30 * 60_000, "Mỹ Tho's guide: 30 minutes");
         let now = 1_000_000_000_000;
         let reading = |age_min: i64| Reading {
-            station_id: status.station.id.clone(),
+            station_id: pack.stations[0].id.clone(),
             parameter: "salinity".into(),
             observed_at_ms: now - age_min * 60_000,
             value: 1.4,
             simulated: true,
         };
-        let longest = i64::from(status.station.update_interval_minutes[1]);
-        assert!(
-            !status.is_stale(&reading(longest), now),
-            "one interval old is fresh"
-        );
-        assert!(
-            status.is_stale(&reading(2 * longest + 1), now),
-            "past two intervals is stale"
-        );
+        assert!(!StationStatus::is_stale(&reading(30), now, limit), "30 minutes old is current");
+        assert!(StationStatus::is_stale(&reading(31), now, limit), "31 minutes old is stale");
         assert_eq!(age_minutes(now - 90_000, now), 1);
         assert_eq!(
             age_minutes(now + 90_000, now),

@@ -101,6 +101,8 @@ pub async fn salinity_alerts(shell: State<'_, Shell>) -> Answer<Vec<Subscription
 pub struct SalinityNotice {
     pub station_id: String,
     pub use_id: String,
+    pub station_name: Option<citizen_core::Localized>,
+    pub use_name: Option<citizen_core::Localized>,
     pub alert: Alert,
 }
 
@@ -112,35 +114,40 @@ pub async fn take_salinity_notices(
     shell: State<'_, Shell>,
 ) -> Answer<Vec<SalinityNotice>> {
     use tauri_plugin_notification::NotificationExt as _;
-    let notices: Vec<SalinityNotice> = shell
-        .store
-        .take_salinity_notices()
-        .await
-        .map_err(storage)?
+    let taken = shell.store.take_salinity_notices().await.map_err(storage)?;
+    if taken.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lang = shell.store.lang().await.map_err(storage)?;
+    let stations = shell.store.stations().await.map_err(storage)?;
+    let guide = shell.store.salinity_guide().await.map_err(storage)?;
+    let notices: Vec<SalinityNotice> = taken
         .into_iter()
         .map(|(station_id, use_id, alert)| SalinityNotice {
+            station_name: stations
+                .iter()
+                .find(|s| s.id == station_id)
+                .map(|s| s.name.clone()),
+            use_name: guide
+                .as_ref()
+                .and_then(|g| g.use_by_id(&use_id))
+                .map(|u| u.name.clone()),
             station_id,
             use_id,
             alert,
         })
         .collect();
-    if notices.is_empty() {
-        return Ok(notices);
-    }
-    let lang = shell.store.lang().await.map_err(storage)?;
-    let stations = shell.store.stations().await.map_err(storage)?;
-    let guide = shell.store.salinity_guide().await.map_err(storage)?;
     // Made after the last await: a translator stays on one thread.
     let tr = citizen_core::i18n::Translator::new(lang);
     for n in &notices {
-        let station = stations
-            .iter()
-            .find(|s| s.id == n.station_id)
-            .map_or(n.station_id.clone(), |s| s.name.get(lang).to_owned());
-        let usage = guide
+        let station = n
+            .station_name
             .as_ref()
-            .and_then(|g| g.use_by_id(&n.use_id))
-            .map_or(n.use_id.clone(), |u| u.name.get(lang).to_owned());
+            .map_or(n.station_id.clone(), |s| s.get(lang).to_owned());
+        let usage = n
+            .use_name
+            .as_ref()
+            .map_or(n.use_id.clone(), |u| u.get(lang).to_owned());
         let (key, value) = match n.alert {
             Alert::DoNotPump { value, .. } => ("alert-do-not-pump", value),
             Alert::SafeAgain { value, .. } => ("alert-safe-again", value),

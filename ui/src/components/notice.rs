@@ -21,6 +21,15 @@ struct Notice {
     status: ReportStatus,
 }
 
+/// A salinity alert the resident subscribed to.
+#[derive(Debug, Clone, Deserialize)]
+struct SalinityNotice {
+    station_id: String,
+    station_name: Option<citizen_core::Localized>,
+    use_name: Option<citizen_core::Localized>,
+    alert: citizen_core::salinity::Alert,
+}
+
 const POLL_MS: u64 = 2_000;
 
 #[component]
@@ -30,6 +39,9 @@ pub fn NoticeBar() -> impl IntoView {
     let latest = RwSignal::new(None::<Notice>);
     let resent = RwSignal::new(0u32);
     let salvaged = RwSignal::new(None::<Salvaged>);
+    let salinity = RwSignal::new(None::<SalinityNotice>);
+    // How many salinity alerts this session has shown (each is shown once).
+    let salinity_seen = RwSignal::new(0_usize);
     spawn_local(async move {
         if let Ok(Some(s)) = invoke::<_, Option<Salvaged>>("take_store_notice", &NoArgs {}).await {
             salvaged.set(Some(s));
@@ -41,6 +53,13 @@ pub fn NoticeBar() -> impl IntoView {
                 && let Some(last) = notices.pop()
             {
                 latest.set(Some(last));
+            }
+            if let Ok(notices) =
+                invoke::<_, Vec<SalinityNotice>>("take_salinity_notices", &NoArgs {}).await
+                && !notices.is_empty()
+            {
+                salinity_seen.update(|n| *n += notices.len());
+                salinity.set(notices.into_iter().last());
             }
             if let Ok(count) = invoke::<_, u32>("take_resent_notices", &NoArgs {}).await
                 && count > 0
@@ -77,6 +96,32 @@ pub fn NoticeBar() -> impl IntoView {
                 </button>
                 <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| resent.set(0)>"×"</button>
             </div>
+        })}
+        {move || salinity.get().map(|n| {
+            use citizen_core::salinity::Alert;
+            let (code, key, value) = match n.alert {
+                Alert::DoNotPump { value, .. } => ("do_not_pump", "alert-do-not-pump", value),
+                Alert::SafeAgain { value, .. } => ("safe_again", "alert-safe-again", value),
+                Alert::SuddenChange { change, .. } => ("sudden_change", "alert-sudden-change", change),
+            };
+            let station = n.station_id.clone();
+            let (station_name, use_name) = (n.station_name.clone(), n.use_name.clone());
+            let name = move |l: &Option<citizen_core::Localized>| {
+                l.as_ref().map_or_else(String::new, |l| l.get(locale.lang()).to_owned())
+            };
+            view! {
+                <div id="notice-salinity" class="notice" data-alert=code data-station=station
+                    data-seen=move || salinity_seen.get().to_string() role="alert">
+                    <button class="link" on:click=move |_| { salinity.set(None); nav.0.set(Page::Salinity); }>
+                        {move || locale.t_args(key, &[
+                            ("station", Value::from(name(&station_name))),
+                            ("use", Value::from(name(&use_name))),
+                            ("value", Value::from(crate::format::number(value, 2, locale.lang()))),
+                        ])}
+                    </button>
+                    <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| salinity.set(None)>"×"</button>
+                </div>
+            }
         })}
         {move || latest.get().map(|n| {
             let key = n.status.message_key();
