@@ -215,7 +215,9 @@ impl Application {
     ) -> std::io::Result<()> {
         if let Some(every) = self.simulate_every {
             // The built-in simulation is the station simulator, posting to this gateway's
-            // SensorThings API with tokens made for it (those of an earlier start revoked).
+            // SensorThings API with tokens made for it at each start. Their secrets live only
+            // in this process; those of starts a month gone are cleared away (another instance
+            // may be simulating with its own).
             let address = self.listener.local_addr()?;
             let gateway = if address.ip().is_unspecified() {
                 format!("http://127.0.0.1:{}", address.port())
@@ -224,7 +226,11 @@ impl Application {
             };
             let now = now_ms();
             self.store
-                .revoke_tokens(store::Role::Station, simulate::BUILT_IN_LABEL)
+                .revoke_tokens(
+                    store::Role::Station,
+                    simulate::BUILT_IN_LABEL,
+                    now - 30 * citizen_core::civil::DAY_MS,
+                )
                 .await
                 .map_err(std::io::Error::other)?;
             let mut tokens = Vec::new();

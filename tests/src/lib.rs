@@ -126,6 +126,8 @@ pub struct GatewayProcess {
     /// Each instance's port and process (`None` while killed).
     instances: Vec<(u16, Option<Process>)>,
     balancer: Option<Balancer>,
+    /// Whether the instances run the built-in station simulation (the first one only).
+    simulate: bool,
 }
 
 /// nginx in front of the instances, with its configuration in a private directory.
@@ -165,6 +167,17 @@ impl GatewayProcess {
         instances: usize,
         pack: &Path,
     ) -> Result<GatewayProcess> {
+        Self::launch(profile, database_url, port, instances, pack, true)
+    }
+
+    fn launch(
+        profile: &str,
+        database_url: &str,
+        port: u16,
+        instances: usize,
+        pack: &Path,
+        simulate: bool,
+    ) -> Result<GatewayProcess> {
         let several = instances > 1;
         // Behind the balancer each instance takes a port the system picks (port 0), read from
         // its first line, so tests running side by side cannot be handed the same one.
@@ -180,6 +193,7 @@ impl GatewayProcess {
             pack: pack.to_owned(),
             instances: ports.into_iter().map(|p| (p, None)).collect(),
             balancer: None,
+            simulate,
         };
         for i in 0..gateway.instances.len() {
             gateway.start_instance(i)?;
@@ -189,6 +203,17 @@ impl GatewayProcess {
             gateway.balancer = Some(Balancer::start(port, &upstreams)?);
         }
         Ok(gateway)
+    }
+
+    /// Like [`GatewayProcess::start`], with no simulated station readings: the test posts
+    /// its own.
+    pub fn start_without_simulation(profile: &str, db: &Path, port: u16) -> Result<GatewayProcess> {
+        let instances = match citizen_testdb::backend() {
+            citizen_testdb::Backend::Sqlite => 1,
+            citizen_testdb::Backend::Postgres => 2,
+        };
+        let pack = root().join("assets/cities/my-tho");
+        Self::launch(profile, &citizen_testdb::for_file(db), port, instances, &pack, false)
     }
 
     /// How many instances serve the gateway's port.
@@ -208,6 +233,9 @@ impl GatewayProcess {
             .arg(&self.pack)
             .arg("--public-url")
             .arg(self.url())
+            // One simulating instance is enough (the README says so for production too).
+            .arg("--simulate-secs")
+            .arg(if self.simulate && i == 0 { "300" } else { "0" })
             // CITIZEN_E2E_GATEWAY_LOG=info shows every request the gateway answers.
             .env(
                 "RUST_LOG",

@@ -113,13 +113,22 @@ impl Store {
         Ok(token)
     }
 
-    /// Deletes the tokens of `role` labelled `label`; returns how many.
-    pub async fn revoke_tokens(&self, role: Role, label: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM credentials WHERE role = $1 AND label = $2")
-            .bind(role.code())
-            .bind(label)
-            .execute(&self.pool)
-            .await?;
+    /// Deletes the tokens of `role` labelled `label` made before `created_before_ms`;
+    /// returns how many.
+    pub async fn revoke_tokens(
+        &self,
+        role: Role,
+        label: &str,
+        created_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM credentials WHERE role = $1 AND label = $2 AND created_at_ms < $3",
+        )
+        .bind(role.code())
+        .bind(label)
+        .bind(created_before_ms)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -238,7 +238,8 @@ fn VerdictCard(view: SalinityView) -> impl IntoView {
     let simulated = view.simulated;
     let stale_minutes = view.stale_after_ms as f64 / 60_000.0;
     view! {
-        <section class="card verdict" id="salinity-verdict" data-verdict=code aria-live="polite">
+        <section class="card verdict" id="salinity-verdict" data-verdict=code aria-live="polite"
+            data-reading-at=reading.map(|r| r.at_ms.to_string()).unwrap_or_default()>
             <div class="verdict-word">{move || locale.t(verdict.message_key())}</div>
             <div class="based-on">
                 {move || match reading {
