@@ -48,5 +48,14 @@ mod citizen_app_commands {
         "nearby",
         "street_pack_status",
         "download_street_pack",
+        "salinity_guide",
+        "salinity",
+        "salinity_choice",
+        "set_salinity_choice",
+        "set_salinity_alert",
+        "salinity_alerts",
+        "take_salinity_notices",
+        "live_state",
+        "salinity_last_year",
     ];
 }

@@ -12,6 +12,8 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 struct Logger {
+    /// The time of the last reading posted: each is later, like a logger's.
+    last: std::sync::Mutex<i64>,
     http: reqwest::Client,
     url: String,
     token: String,
@@ -22,7 +24,11 @@ impl Logger {
     /// Posts a salinity reading timed now; returns its time (ms since epoch).
     async fn post(&self, value: f64) -> Result<i64> {
         let now = citizen_server::now_ms();
-        let at = now - now.rem_euclid(1000);
+        let at = {
+            let mut last = self.last.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            *last = (now - now.rem_euclid(1000)).max(*last + 1000);
+            *last
+        };
         let body = json!({
             "phenomenonTime": citizen_server::sta::time::format_instant(at),
             "result": value,
@@ -108,6 +114,7 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
         .context("a salinity datastream")?
         .1;
     let logger = Logger {
+        last: std::sync::Mutex::new(0),
         http: reqwest::Client::new(),
         url: gateway.url(),
         token,

@@ -528,7 +528,7 @@ async fn create_observations(
         .map(|r| match r {
             Ok(_) => match stored.next() {
                 Some(Ok(id)) => format!("{base}/Observations({id})"),
-                Some(Err(e)) => format!("error: {e}"),
+                Some(Err(e)) => format!("error: phenomenonTime: {e}"),
                 None => "error: not stored".into(),
             },
             Err(e) => e,

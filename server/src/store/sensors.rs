@@ -59,7 +59,7 @@ pub struct NewObservation {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ObservationConflict {
     #[error(
-        "phenomenonTime: Datastream {datastream_id} already has observation {existing} at this time, with another result"
+        "Datastream {datastream_id} already has observation {existing} at this time, with another result"
     )]
     OtherResult { datastream_id: i64, existing: i64 },
 }
