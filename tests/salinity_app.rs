@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use citizen_e2e::{Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, quit, root};
+use citizen_e2e::{
+    Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, quit, root,
+};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
@@ -43,7 +45,11 @@ impl Logger {
             .send()
             .await?;
         if response.status() != reqwest::StatusCode::CREATED {
-            bail!("posting {value}: {} {}", response.status(), response.text().await?);
+            bail!(
+                "posting {value}: {} {}",
+                response.status(),
+                response.text().await?
+            );
         }
         Ok(at)
     }
@@ -59,18 +65,31 @@ async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> 
 
 /// Waits until the verdict card rests on the reading taken at `at`; returns its verdict.
 async fn verdict_of(client: &Client, at: i64, within: Duration) -> Result<String> {
-    eventually(within, &format!("the reading of {at} on screen"), || async {
-        if attr(client, "#salinity-verdict", "data-reading-at").await?.as_deref() != Some(&at.to_string()) {
-            return Ok(None);
-        }
-        attr(client, "#salinity-verdict", "data-verdict").await
-    })
+    eventually(
+        within,
+        &format!("the reading of {at} on screen"),
+        || async {
+            if attr(client, "#salinity-verdict", "data-reading-at")
+                .await?
+                .as_deref()
+                != Some(&at.to_string())
+            {
+                return Ok(None);
+            }
+            attr(client, "#salinity-verdict", "data-verdict").await
+        },
+    )
     .await
 }
 
 /// Posts `value` and waits for it on the screen; returns the verdict shown and notes how long
 /// it took.
-async fn show(logger: &Logger, app: &Client, latencies: &mut Vec<Duration>, value: f64) -> Result<String> {
+async fn show(
+    logger: &Logger,
+    app: &Client,
+    latencies: &mut Vec<Duration>,
+    value: f64,
+) -> Result<String> {
     let started = Instant::now();
     let at = logger.post(value).await?;
     let verdict = verdict_of(app, at, Duration::from_secs(10)).await?;
@@ -83,7 +102,10 @@ async fn choose(client: &Client, select: &str, value: &str) -> Result<()> {
     el.click().await?;
     eventually(Duration::from_secs(10), value, || async {
         let v = client
-            .execute(&format!("return document.querySelector('{select}').value;"), vec![])
+            .execute(
+                &format!("return document.querySelector('{select}').value;"),
+                vec![],
+            )
             .await?;
         Ok((v == json!(value)).then_some(()))
     })
@@ -94,7 +116,8 @@ async fn choose(client: &Client, select: &str, value: &str) -> Result<()> {
 async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let port = free_port()?;
-    let mut gateway = GatewayProcess::start_without_simulation("debug", &tmp.path().join("gw.db"), port)?;
+    let mut gateway =
+        GatewayProcess::start_without_simulation("debug", &tmp.path().join("gw.db"), port)?;
     let store = citizen_server::Store::open(&gateway.database_url).await?;
     let now = citizen_server::now_ms();
     // A week of history for the charts and the forecast, ending an hour ago.
@@ -126,7 +149,10 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
         binary("citizen-app", "debug")?,
         &[
             ("CITIZEN_GATEWAY_URL", gateway.url()),
-            ("CITIZEN_DATA_DIR", tmp.path().join("app").display().to_string()),
+            (
+                "CITIZEN_DATA_DIR",
+                tmp.path().join("app").display().to_string(),
+            ),
             // Polling alone would take up to 30 s: a reading within 2 s comes live.
             ("CITIZEN_SYNC_INTERVAL_SECS", "30".to_owned()),
             // Stale after 20 s, so the test sees it happen.
@@ -138,7 +164,9 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     choose(&app, "#salinity-station", station).await?;
     choose(&app, "#salinity-use", "rice_booting_heading").await?;
     eventually(Duration::from_secs(30), "the live link", || async {
-        Ok(attr(&app, "#salinity .live", "data-live").await?.filter(|s| s == "live"))
+        Ok(attr(&app, "#salinity .live", "data-live")
+            .await?
+            .filter(|s| s == "live"))
     })
     .await?;
 
@@ -153,20 +181,30 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     click(&app, "#salinity-alert").await?;
     eventually(Duration::from_secs(10), "subscribed", || async {
         let checked = app
-            .execute("return document.querySelector('#salinity-alert').checked;", vec![])
+            .execute(
+                "return document.querySelector('#salinity-alert').checked;",
+                vec![],
+            )
             .await?;
         Ok((checked == json!(true)).then_some(()))
     })
     .await?;
-    assert_eq!(show(&logger, &app, &mut latencies, 2.5).await?, "do_not_pump");
+    assert_eq!(
+        show(&logger, &app, &mut latencies, 2.5).await?,
+        "do_not_pump"
+    );
     let seen = |n: usize, alert: &'static str| {
         let app = &app;
         async move {
-            eventually(Duration::from_secs(10), &format!("alert {n}: {alert}"), || async {
-                let a = attr(app, "#notice-salinity", "data-alert").await?;
-                let s = attr(app, "#notice-salinity", "data-seen").await?;
-                Ok((a.as_deref() == Some(alert) && s == Some(n.to_string())).then_some(()))
-            })
+            eventually(
+                Duration::from_secs(10),
+                &format!("alert {n}: {alert}"),
+                || async {
+                    let a = attr(app, "#notice-salinity", "data-alert").await?;
+                    let s = attr(app, "#notice-salinity", "data-seen").await?;
+                    Ok((a.as_deref() == Some(alert) && s == Some(n.to_string())).then_some(()))
+                },
+            )
             .await
         }
     };
@@ -178,7 +216,12 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     // Back under 1 g/L but not by the hysteresis (0.1): still no alert; then fresh.
     assert_eq!(show(&logger, &app, &mut latencies, 0.95).await?, "safe");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(attr(&app, "#notice-salinity", "data-seen").await?.as_deref(), Some("1"));
+    assert_eq!(
+        attr(&app, "#notice-salinity", "data-seen")
+            .await?
+            .as_deref(),
+        Some("1")
+    );
     assert_eq!(show(&logger, &app, &mut latencies, 0.6).await?, "safe");
     seen(2, "safe_again").await?;
 
@@ -186,9 +229,15 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     let last = *latencies.last().context("a latency")?;
     gateway.stop();
     let stale_at = Instant::now();
-    eventually(Duration::from_secs(60), "the verdict to turn unknown", || async {
-        Ok(attr(&app, "#salinity-verdict", "data-verdict").await?.filter(|v| v == "unknown"))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the verdict to turn unknown",
+        || async {
+            Ok(attr(&app, "#salinity-verdict", "data-verdict")
+                .await?
+                .filter(|v| v == "unknown"))
+        },
+    )
     .await?;
     let stale_text = app
         .find(Locator::Css("#salinity-verdict .stale"))
@@ -206,7 +255,10 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
         sorted[sorted.len() / 2],
         stale_at.elapsed()
     );
-    assert!(worst < Duration::from_secs(2), "every reading on screen within 2 s: {sorted:?}");
+    assert!(
+        worst < Duration::from_secs(2),
+        "every reading on screen within 2 s: {sorted:?}"
+    );
     quit(app).await?;
     drop(driver);
     Ok(())

@@ -124,7 +124,9 @@ impl AppConfig {
                     .parse()
                     .ok()
                     .filter(|m: &f64| m.is_finite() && *m > 0.0 && *m <= 10_080.0)
-                    .ok_or_else(|| bad("must be a number of minutes, more than 0, at most a week"))?;
+                    .ok_or_else(|| {
+                        bad("must be a number of minutes, more than 0, at most a week")
+                    })?;
                 self.salinity_stale_after = Some(Duration::from_secs_f64(minutes * 60.0));
             }
             _ => return Err(bad("unknown setting")),

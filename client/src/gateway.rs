@@ -146,7 +146,10 @@ impl Gateway {
         let time = |ms: i64| {
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
                 .ok()
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
                 .unwrap_or_default()
         };
         let hour = 3_600_000;
@@ -157,7 +160,10 @@ impl Gateway {
         );
         let request = self
             .http
-            .get(format!("{}/sta/v1.1/Datastreams({id})/Observations", self.base))
+            .get(format!(
+                "{}/sta/v1.1/Datastreams({id})/Observations",
+                self.base
+            ))
             .query(&[
                 ("$filter", filter.as_str()),
                 ("$select", "phenomenonTime,result"),
@@ -182,9 +188,7 @@ impl Gateway {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(samples
-            .into_iter()
-            .min_by_key(|s| (s.at_ms - at_ms).abs()))
+        Ok(samples.into_iter().min_by_key(|s| (s.at_ms - at_ms).abs()))
     }
 
     /// Announces a photo upload (or asks how far it is when it was announced before).

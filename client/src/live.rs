@@ -34,7 +34,10 @@ const SILENCE: Duration = Duration::from_secs(40);
 pub fn start(
     gateway_url: &str,
     sync: SyncerHandle,
-) -> (watch::Receiver<LiveState>, impl Future<Output = ()> + Send + 'static) {
+) -> (
+    watch::Receiver<LiveState>,
+    impl Future<Output = ()> + Send + 'static,
+) {
     let (tx, rx) = watch::channel(LiveState::Connecting);
     let url = format!("{}/api/v1/sync/events", gateway_url.trim_end_matches('/'));
     (rx, run(url, sync, tx))

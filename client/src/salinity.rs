@@ -144,7 +144,8 @@ impl Store {
                 .series(station_id, "salinity", now_ms - 2 * DAY_MS, now_ms + DAY_MS)
                 .await?;
             if let Some(last) = series.last() {
-                let (next, _) = salinity::step_alert(&u, state, *last, salinity::day_before(&series, *last));
+                let (next, _) =
+                    salinity::step_alert(&u, state, *last, salinity::day_before(&series, *last));
                 state = next;
             }
         }
@@ -182,12 +183,21 @@ impl Store {
             let from = sub.state.last_reading_ms.max(now_ms - HISTORY_MS);
             // A day before the first new reading, for the sudden-change rule.
             let series = self
-                .series(&sub.station_id, "salinity", from - DAY_MS - 3_600_000, now_ms + DAY_MS)
+                .series(
+                    &sub.station_id,
+                    "salinity",
+                    from - DAY_MS - 3_600_000,
+                    now_ms + DAY_MS,
+                )
                 .await?;
             let mut state = sub.state;
             let mut last: Option<Alert> = None;
-            for s in series.iter().filter(|s| s.at_ms > sub.state.last_reading_ms) {
-                let (next, alert) = salinity::step_alert(u, state, *s, salinity::day_before(&series, *s));
+            for s in series
+                .iter()
+                .filter(|s| s.at_ms > sub.state.last_reading_ms)
+            {
+                let (next, alert) =
+                    salinity::step_alert(u, state, *s, salinity::day_before(&series, *s));
                 state = next;
                 if let Some(a) = alert
                     && now_ms - s.at_ms <= stale_after_ms

@@ -568,7 +568,10 @@ impl CityPack {
                 return Err(invalid(
                     stations_f,
                     &s.id,
-                    format!("in_service_since {:?} is not a YYYY-MM-DD date", s.in_service_since),
+                    format!(
+                        "in_service_since {:?} is not a YYYY-MM-DD date",
+                        s.in_service_since
+                    ),
                 ));
             }
             for p in &s.parameters {
@@ -582,13 +585,20 @@ impl CityPack {
                 }
                 // A quantity is one ObservedProperty: every station must describe it alike.
                 let first = *quantities.entry(&p.code).or_insert(p);
-                if (&first.unit, &first.ucum, &first.definition, first.valid_range)
-                    != (&p.unit, &p.ucum, &p.definition, p.valid_range)
+                if (
+                    &first.unit,
+                    &first.ucum,
+                    &first.definition,
+                    first.valid_range,
+                ) != (&p.unit, &p.ucum, &p.definition, p.valid_range)
                 {
                     return Err(invalid(
                         stations_f,
                         &s.id,
-                        format!("{}: unit, ucum, definition or valid_range differ from another station's", p.code),
+                        format!(
+                            "{}: unit, ucum, definition or valid_range differ from another station's",
+                            p.code
+                        ),
                     ));
                 }
             }
@@ -622,7 +632,9 @@ impl CityPack {
             .chain(self.departments.iter().cloned().map(Entity::Department))
             .chain(self.categories.iter().cloned().map(Entity::Category))
             .chain(self.procedures.iter().cloned().map(Entity::Procedure))
-            .chain(std::iter::once(Entity::SalinityGuide(self.salinity.clone())))
+            .chain(std::iter::once(Entity::SalinityGuide(
+                self.salinity.clone(),
+            )))
             .collect()
     }
 }

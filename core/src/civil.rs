@@ -105,8 +105,14 @@ mod tests {
     #[test]
     fn dates_round_trip_through_day_numbers() {
         assert_eq!(Date::new(1970, 1, 1).map(Date::days_since_epoch), Some(0));
-        assert_eq!(Date::new(2000, 3, 1).map(Date::days_since_epoch), Some(11_017));
-        assert_eq!(Date::new(1969, 12, 31).map(Date::days_since_epoch), Some(-1));
+        assert_eq!(
+            Date::new(2000, 3, 1).map(Date::days_since_epoch),
+            Some(11_017)
+        );
+        assert_eq!(
+            Date::new(1969, 12, 31).map(Date::days_since_epoch),
+            Some(-1)
+        );
         for days in (-800_000..800_000).step_by(997) {
             let date = Date::from_days_since_epoch(days);
             assert_eq!(date.days_since_epoch(), days, "{date}");
@@ -118,8 +124,16 @@ mod tests {
     fn only_real_dates_parse() {
         assert_eq!(Date::parse_iso("2024-02-29"), Date::new(2024, 2, 29));
         for bad in [
-            "2023-02-29", "2025-02-31", "2025-13-01", "2025-00-10", "2025-1-01", "25-01-01",
-            "2025/01/01", "2025-01-0a", "+025-01-01", "",
+            "2023-02-29",
+            "2025-02-31",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-1-01",
+            "25-01-01",
+            "2025/01/01",
+            "2025-01-0a",
+            "+025-01-01",
+            "",
         ] {
             assert_eq!(Date::parse_iso(bad), None, "{bad}");
         }

@@ -128,17 +128,32 @@ impl Verdict {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// The level is inside the safe range `[low, high)`.
-    WithinSafe { low: f64, high: f64 },
+    WithinSafe {
+        low: f64,
+        high: f64,
+    },
     /// The level is inside the caution band but outside the safe range.
-    Caution { low: f64, high: f64 },
+    Caution {
+        low: f64,
+        high: f64,
+    },
     /// Saltier than the use bears.
-    TooSalty { limit: f64 },
+    TooSalty {
+        limit: f64,
+    },
     /// Fresher than the use bears (shrimp).
-    TooFresh { limit: f64 },
+    TooFresh {
+        limit: f64,
+    },
     /// The level moved by `change` g/L against the reading 24 hours before.
-    SuddenChange { change: f64, limit: f64 },
+    SuddenChange {
+        change: f64,
+        limit: f64,
+    },
     /// The newest reading is older than the stale limit.
-    Stale { age_ms: i64 },
+    Stale {
+        age_ms: i64,
+    },
     /// The newest reading is dated after now: a clock is wrong.
     FromTheFuture,
     NoReading,
@@ -187,7 +202,12 @@ pub fn level_verdict(u: &SalinityUse, value: f64) -> (Verdict, Reason) {
             },
         )
     } else if value >= caution_high {
-        (Verdict::DoNotPump, Reason::TooSalty { limit: caution_high })
+        (
+            Verdict::DoNotPump,
+            Reason::TooSalty {
+                limit: caution_high,
+            },
+        )
     } else {
         (Verdict::DoNotPump, Reason::TooFresh { limit: caution_low })
     }
@@ -305,8 +325,7 @@ pub fn step_alert(
     };
     let (level, _) = level_verdict(u, reading.value);
     let h = u.hysteresis;
-    let well_inside_safe =
-        reading.value >= u.safe[0] + h && reading.value < u.safe[1] - h;
+    let well_inside_safe = reading.value >= u.safe[0] + h && reading.value < u.safe[1] - h;
     let mut alert = None;
     match state.level {
         AlertLevel::Clear if level == Verdict::DoNotPump => {
@@ -513,7 +532,9 @@ impl TideFit {
         let first = Self::fit_once(series, origin_ms)?;
         let kept: Vec<Sample> = series
             .iter()
-            .filter(|s| (first.value_at(s.at_ms) - s.value).abs() <= 4.0 * first.rms_error.max(0.01))
+            .filter(|s| {
+                (first.value_at(s.at_ms) - s.value).abs() <= 4.0 * first.rms_error.max(0.01)
+            })
             .copied()
             .collect();
         if kept.len() == series.len() {
@@ -641,7 +662,11 @@ pub struct BackTest {
 
 /// Forecasts from the readings before `at_ms` and scores it against the readings after.
 pub fn back_test(series: &[Sample], at_ms: i64, range: [f64; 2]) -> Option<BackTest> {
-    let past: Vec<Sample> = series.iter().filter(|s| s.at_ms <= at_ms).copied().collect();
+    let past: Vec<Sample> = series
+        .iter()
+        .filter(|s| s.at_ms <= at_ms)
+        .copied()
+        .collect();
     let f = forecast(&past, at_ms, range)?;
     let future: Vec<&Sample> = series
         .iter()
@@ -650,8 +675,11 @@ pub fn back_test(series: &[Sample], at_ms: i64, range: [f64; 2]) -> Option<BackT
     if future.is_empty() {
         return None;
     }
-    let predicted_fresh =
-        |t: i64| f.windows.iter().any(|w| t >= w.start_ms && t <= w.end_ms + 10 * 60_000 - 1);
+    let predicted_fresh = |t: i64| {
+        f.windows
+            .iter()
+            .any(|w| t >= w.start_ms && t <= w.end_ms + 10 * 60_000 - 1)
+    };
     let mut right = 0;
     let (mut fresh, mut fresh_found) = (0, 0);
     for s in &future {
@@ -727,11 +755,20 @@ pub fn view(
     simulated: bool,
     subscribed: bool,
 ) -> SalinityView {
-    let upto: Vec<Sample> = history.iter().filter(|s| s.at_ms <= now_ms + FUTURE_TOLERANCE_MS).copied().collect();
+    let upto: Vec<Sample> = history
+        .iter()
+        .filter(|s| s.at_ms <= now_ms + FUTURE_TOLERANCE_MS)
+        .copied()
+        .collect();
     let latest = upto.last().copied();
     let before = latest.and_then(|l| day_before(&upto, l));
     let assessment = assess(u, latest, before, now_ms, stale_after_ms);
-    let since = |ms: i64| -> Vec<Sample> { upto.iter().filter(|s| s.at_ms > now_ms - ms).copied().collect() };
+    let since = |ms: i64| -> Vec<Sample> {
+        upto.iter()
+            .filter(|s| s.at_ms > now_ms - ms)
+            .copied()
+            .collect()
+    };
     let week = since(7 * DAY_MS);
     let mut gaps = gaps(&week, stale_after_ms);
     // The stretch from the newest reading to now, when it is longer than the limit.
@@ -852,11 +889,28 @@ mod tests {
         for u in &g.uses {
             let fresh_enough = u.safe[0] + (u.safe[1] - u.safe[0]) / 2.0;
             let ok = assess(u, Some(sample(NOW - STALE, fresh_enough)), None, NOW, STALE);
-            assert_eq!(ok.verdict, Verdict::Safe, "{}: at the limit it is still current", u.id);
-            let old = assess(u, Some(sample(NOW - STALE - 1, fresh_enough)), None, NOW, STALE);
+            assert_eq!(
+                ok.verdict,
+                Verdict::Safe,
+                "{}: at the limit it is still current",
+                u.id
+            );
+            let old = assess(
+                u,
+                Some(sample(NOW - STALE - 1, fresh_enough)),
+                None,
+                NOW,
+                STALE,
+            );
             assert_eq!(old.verdict, Verdict::Unknown, "{}", u.id);
             assert_eq!(old.reasons, vec![Reason::Stale { age_ms: STALE + 1 }]);
-            let ahead = assess(u, Some(sample(NOW + 6 * 60_000, fresh_enough)), None, NOW, STALE);
+            let ahead = assess(
+                u,
+                Some(sample(NOW + 6 * 60_000, fresh_enough)),
+                None,
+                NOW,
+                STALE,
+            );
             assert_eq!(ahead.verdict, Verdict::Unknown);
             assert_eq!(assess(u, None, None, NOW, STALE).verdict, Verdict::Unknown);
         }
@@ -893,8 +947,8 @@ mod tests {
         let mut alerts = Vec::new();
         // Rising past 2 g/L, wobbling on it, falling to 1 (caution), wobbling on 1, then fresh.
         let values = [
-            0.5, 1.2, 1.9, 2.05, 1.97, 2.02, 1.98, 2.1, 1.5, 1.02, 0.98, 1.01, 0.97, 0.85, 0.9, 0.99,
-            1.03, 0.8, 2.2,
+            0.5, 1.2, 1.9, 2.05, 1.97, 2.02, 1.98, 2.1, 1.5, 1.02, 0.98, 1.01, 0.97, 0.85, 0.9,
+            0.99, 1.03, 0.8, 2.2,
         ];
         for (i, v) in values.iter().enumerate() {
             let (next, alert) = step_alert(u, state, sample(NOW + i as i64 * 600_000, *v), None);
@@ -916,7 +970,10 @@ mod tests {
             .collect();
         // Into "do not pump" at 2.05; back to safe only at 0.85 (1 − hysteresis 0.1); then
         // "do not pump" again at 2.2.
-        assert_eq!(kinds, vec![(3, "do-not-pump"), (13, "safe-again"), (18, "do-not-pump")]);
+        assert_eq!(
+            kinds,
+            vec![(3, "do-not-pump"), (13, "safe-again"), (18, "do-not-pump")]
+        );
         // A reading already considered changes nothing (a restart replays from the last one).
         let replay = step_alert(u, state, sample(NOW, 0.1), None);
         assert_eq!(replay, (state, None));
@@ -929,12 +986,24 @@ mod tests {
         let [caution, _] = u.change_24h.expect("rule");
         let mut state = AlertState::default();
         let mut n = 0;
-        for (i, change) in [0.0, caution + 0.5, caution + 1.0, caution - 0.01, caution - u.hysteresis - 0.1, caution + 0.2]
-            .iter()
-            .enumerate()
+        for (i, change) in [
+            0.0,
+            caution + 0.5,
+            caution + 1.0,
+            caution - 0.01,
+            caution - u.hysteresis - 0.1,
+            caution + 0.2,
+        ]
+        .iter()
+        .enumerate()
         {
             let t = NOW + i as i64 * HOUR_MS;
-            let (next, alert) = step_alert(u, state, sample(t, 15.0 + change), Some(sample(t - DAY_MS, 15.0)));
+            let (next, alert) = step_alert(
+                u,
+                state,
+                sample(t, 15.0 + change),
+                Some(sample(t - DAY_MS, 15.0)),
+            );
             state = next;
             n += usize::from(matches!(alert, Some(Alert::SuddenChange { .. })));
         }
@@ -945,7 +1014,9 @@ mod tests {
     fn river(t_ms: i64) -> f64 {
         let h = t_ms as f64 / HOUR_MS as f64;
         let tau = std::f64::consts::TAU;
-        (1.4 * (1.0 + 0.4 * (tau * h / 12.4206).sin() + 0.12 * (tau * h / 12.0 + 1.0).sin()
+        (1.4 * (1.0
+            + 0.4 * (tau * h / 12.4206).sin()
+            + 0.12 * (tau * h / 12.0 + 1.0).sin()
             + 0.15 * (tau * h / 23.9345 + 2.0).sin()
             + 0.08 * (tau * h / 25.8193 + 3.0).sin())
             + 0.01 * (t_ms - NOW) as f64 / DAY_MS as f64)
@@ -969,13 +1040,24 @@ mod tests {
         }
         let f = forecast(&series, NOW, [0.0, 1.2]).expect("forecast");
         assert!(!f.windows.is_empty());
-        assert!(f.windows.iter().all(|w| w.start_ms >= NOW && w.end_ms <= NOW + 2 * DAY_MS));
-        assert!(f.windows.iter().all(|w| river(w.start_ms + (w.end_ms - w.start_ms) / 2) < 1.2));
+        assert!(
+            f.windows
+                .iter()
+                .all(|w| w.start_ms >= NOW && w.end_ms <= NOW + 2 * DAY_MS)
+        );
+        assert!(
+            f.windows
+                .iter()
+                .all(|w| river(w.start_ms + (w.end_ms - w.start_ms) / 2) < 1.2)
+        );
     }
 
     #[test]
     fn too_few_readings_give_no_forecast() {
-        let few: Vec<Sample> = (0..20).map(|i| sample(NOW - i * HOUR_MS, 1.0)).rev().collect();
+        let few: Vec<Sample> = (0..20)
+            .map(|i| sample(NOW - i * HOUR_MS, 1.0))
+            .rev()
+            .collect();
         assert_eq!(forecast(&few, NOW, [0.0, 1.0]), None);
         assert_eq!(forecast(&[], NOW, [0.0, 1.0]), None);
     }
@@ -992,7 +1074,11 @@ mod tests {
         let maxima = daily_maxima(&series, 7 * 60);
         assert!(maxima.windows(2).all(|w| w[1].0 - w[0].0 == DAY_MS));
         assert_eq!(maxima.last().map(|m| m.1), Some(71.0));
-        let holey = vec![sample(0, 1.0), sample(600_000, 1.0), sample(5 * HOUR_MS, 1.0)];
+        let holey = vec![
+            sample(0, 1.0),
+            sample(600_000, 1.0),
+            sample(5 * HOUR_MS, 1.0),
+        ];
         assert_eq!(gaps(&holey, 30 * 60_000), vec![(600_000, 5 * HOUR_MS)]);
     }
 }

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::salinity::SalinityGuide;
 use crate::city::{CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station};
 use crate::report::ReportView;
+use crate::salinity::SalinityGuide;
 
 /// One measured value of a station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

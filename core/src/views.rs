@@ -465,8 +465,14 @@ mod tests {
             value: 1.4,
             simulated: true,
         };
-        assert!(!StationStatus::is_stale(&reading(30), now, limit), "30 minutes old is current");
-        assert!(StationStatus::is_stale(&reading(31), now, limit), "31 minutes old is stale");
+        assert!(
+            !StationStatus::is_stale(&reading(30), now, limit),
+            "30 minutes old is current"
+        );
+        assert!(
+            StationStatus::is_stale(&reading(31), now, limit),
+            "31 minutes old is stale"
+        );
         assert_eq!(age_minutes(now - 90_000, now), 1);
         assert_eq!(
             age_minutes(now + 90_000, now),

@@ -234,7 +234,12 @@ impl Application {
                 .await
                 .map_err(std::io::Error::other)?;
             let mut tokens = Vec::new();
-            for station in self.store.station_entities().await.map_err(std::io::Error::other)? {
+            for station in self
+                .store
+                .station_entities()
+                .await
+                .map_err(std::io::Error::other)?
+            {
                 let token = self
                     .store
                     .create_station_token(&station.station_id, simulate::BUILT_IN_LABEL, now)

@@ -172,7 +172,9 @@ async fn main() -> anyhow::Result<()> {
                 let (station, token) = t
                     .split_once('=')
                     .filter(|(s, t)| !s.is_empty() && !t.is_empty())
-                    .ok_or_else(|| anyhow::anyhow!("--token: expected STATION_ID=TOKEN, got {t:?}"))?;
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--token: expected STATION_ID=TOKEN, got {t:?}")
+                    })?;
                 pairs.push((station.to_owned(), token.to_owned()));
             }
             let logger = citizen_server::simulate::Logger {

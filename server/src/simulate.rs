@@ -33,7 +33,12 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 pub const STEP_MS: i64 = 10 * 60_000;
 
 /// The constituents of the simulated tide: (period in hours, relative amplitude).
-pub const CONSTITUENTS: [(f64, f64); 4] = [(12.4206, 0.40), (12.0, 0.12), (23.9345, 0.15), (25.8193, 0.08)];
+pub const CONSTITUENTS: [(f64, f64); 4] = [
+    (12.4206, 0.40),
+    (12.0, 0.12),
+    (23.9345, 0.15),
+    (25.8193, 0.08),
+];
 
 /// What the simulation knows of a station.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +165,9 @@ pub fn observations(
 }
 
 /// The stations of `store` as the simulation sees them.
-pub async fn stations_of(store: &crate::Store) -> Result<Vec<SimStation>, crate::store::StoreError> {
+pub async fn stations_of(
+    store: &crate::Store,
+) -> Result<Vec<SimStation>, crate::store::StoreError> {
     let packed = store.records::<citizen_core::Station>().await?;
     let mut out = Vec::new();
     for s in store.station_entities().await? {
@@ -247,12 +254,18 @@ impl Logger {
         client: &reqwest::Client,
         station_id: &str,
     ) -> Result<SimStation, LoggerError> {
-        let filter = format!("properties/station_id eq '{}'", station_id.replace('\'', "''"));
+        let filter = format!(
+            "properties/station_id eq '{}'",
+            station_id.replace('\'', "''")
+        );
         let response = client
             .get(self.url("/Things"))
             .query(&[
                 ("$filter", filter.as_str()),
-                ("$expand", "Datastreams($select=id,properties),Locations($select=id)"),
+                (
+                    "$expand",
+                    "Datastreams($select=id,properties),Locations($select=id)",
+                ),
             ])
             .send()
             .await?;
@@ -275,14 +288,20 @@ impl Logger {
             .unwrap_or_default();
         Ok(SimStation {
             station_id: station_id.to_owned(),
-            km_from_mouth: thing["properties"]["km_from_mouth"].as_f64().unwrap_or(46.0),
+            km_from_mouth: thing["properties"]["km_from_mouth"]
+                .as_f64()
+                .unwrap_or(46.0),
             datastreams,
             feature_id: 0,
         })
     }
 
     /// The newest phenomenon time the gateway has for a Datastream.
-    async fn newest(&self, client: &reqwest::Client, datastream: i64) -> Result<Option<i64>, LoggerError> {
+    async fn newest(
+        &self,
+        client: &reqwest::Client,
+        datastream: i64,
+    ) -> Result<Option<i64>, LoggerError> {
         let response = client
             .get(self.url(&format!("/Datastreams({datastream})/Observations")))
             .query(&[
@@ -369,8 +388,13 @@ impl Logger {
                 }
             }
             for (station, token) in &stations {
-                match self.catch_up(&client, station, token, crate::now_ms()).await {
-                    Ok(n) => tracing::debug!(station = %station.station_id, stored = n, "simulated readings sent"),
+                match self
+                    .catch_up(&client, station, token, crate::now_ms())
+                    .await
+                {
+                    Ok(n) => {
+                        tracing::debug!(station = %station.station_id, stored = n, "simulated readings sent")
+                    }
                     Err(e) => {
                         tracing::error!(station = %station.station_id, error = %e, "simulated readings not sent");
                     }
@@ -405,7 +429,10 @@ mod tests {
             let mean = samples.iter().sum::<f64>() / samples.len() as f64;
             // The tide and the season average out to the base level…
             let base = base_salinity(km);
-            assert!((mean - base).abs() < base * 0.05 + 0.01, "{km} km: mean {mean} vs {base}");
+            assert!(
+                (mean - base).abs() < base * 0.05 + 0.01,
+                "{km} km: mean {mean} vs {base}"
+            );
             // …which one exponential through three bulletins puts within a quarter of each.
             assert!(
                 (mean - bulletin).abs() < bulletin * 0.25,
@@ -413,7 +440,10 @@ mod tests {
             );
             assert!(samples.iter().all(|v| *v >= 0.0), "never negative");
         }
-        assert!(base_salinity(51.0) < base_salinity(42.0), "fresher upstream");
+        assert!(
+            base_salinity(51.0) < base_salinity(42.0),
+            "fresher upstream"
+        );
         let august = FEB_15_2023 + 180 * DAY_MS;
         assert!(season(august) < 0.3 && season(FEB_15_2023) > 0.99);
     }
@@ -428,7 +458,10 @@ mod tests {
             .map(|w| w[1])
             .collect();
         assert!((2..=3).contains(&highs.len()), "{highs:?}");
-        assert!((highs[0] - highs[1]).abs() > 0.02, "diurnal inequality: {highs:?}");
+        assert!(
+            (highs[0] - highs[1]).abs() > 0.02,
+            "diurnal inequality: {highs:?}"
+        );
     }
 
     #[test]
@@ -454,13 +487,23 @@ mod tests {
                 o.result > 2.0 * value_at(46.0, "salinity", o.phenomenon_time_ms).unwrap_or(0.0)
             })
             .count();
-        assert!((9..=11).contains(&spikes), "about one spike a day: {spikes}");
-        assert!(all.iter().all(|o| o.simulated && o.parameters.as_deref() == Some("{\"simulated\":true}")));
+        assert!(
+            (9..=11).contains(&spikes),
+            "about one spike a day: {spikes}"
+        );
+        assert!(
+            all.iter()
+                .all(|o| o.simulated && o.parameters.as_deref() == Some("{\"simulated\":true}"))
+        );
         // At 14:30 local the 13:00–14:00 readings are not sent yet; at 15:00 they are.
         let local_midnight = from - from.rem_euclid(DAY_MS) - 7 * HOUR_MS + DAY_MS;
         let at = |h: i64, m: i64| local_midnight + h * HOUR_MS + m * 60_000;
         let before = observations(&station, at(12, 0), at(14, 30), at(14, 30));
-        assert!(before.iter().all(|o| o.phenomenon_time_ms < at(13, 0) || o.phenomenon_time_ms >= at(14, 0)));
+        assert!(
+            before
+                .iter()
+                .all(|o| o.phenomenon_time_ms < at(13, 0) || o.phenomenon_time_ms >= at(14, 0))
+        );
         let after = observations(&station, at(12, 0), at(14, 30), at(15, 0));
         assert!(after.iter().any(|o| o.phenomenon_time_ms == at(13, 30)));
     }

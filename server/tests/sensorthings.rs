@@ -63,19 +63,25 @@ impl Sta {
             request = request.bearer_auth(t);
         }
         if let Some(b) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(b);
+            request = request.header("content-type", "application/json").body(b);
         }
         let response = request.send().await.expect("request");
         let status = response.status();
         let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn observations(&self) -> i64 {
         let (_, body) = self
-            .send(reqwest::Method::GET, "Observations?$count=true&$top=0", None, None)
+            .send(
+                reqwest::Method::GET,
+                "Observations?$count=true&$top=0",
+                None,
+                None,
+            )
             .await;
         body["@iot.count"].as_i64().expect("count")
     }
@@ -94,7 +100,8 @@ async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
     let now = citizen_server::now_ms();
     let t = iso(now - 600_000);
     let obs = |extra: Value| {
-        let mut o = json!({"phenomenonTime": t, "result": 1.5, "Datastream": {"@iot.id": salinity}});
+        let mut o =
+            json!({"phenomenonTime": t, "result": 1.5, "Datastream": {"@iot.id": salinity}});
         if let (Some(o), Value::Object(extra)) = (o.as_object_mut(), extra) {
             for (k, v) in extra {
                 if v.is_null() {
@@ -111,7 +118,9 @@ async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
             .to_string()
     };
     let huge = {
-        let rows: Vec<Value> = (0..100_000).map(|i| json!([iso(now - 1_000 * i), 1.0])).collect();
+        let rows: Vec<Value> = (0..100_000)
+            .map(|i| json!([iso(now - 1_000 * i), 1.0]))
+            .collect();
         array(json!(["phenomenonTime", "result"]), json!(rows))
     };
     let deep_expand = "Things?$expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing))))))))))";
@@ -176,8 +185,14 @@ async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
         let (got, answer) = sta.send(method, &path, token, body).await;
         assert_eq!(got.as_u16(), status, "{what}: {answer}");
         let text = answer.to_string();
-        assert!(text.contains(names), "{what}: the error should name {names:?}: {text}");
-        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {text}");
+        assert!(
+            text.contains(names),
+            "{what}: the error should name {names:?}: {text}"
+        );
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {text}"
+        );
     }
     assert_eq!(sta.observations().await, before, "nothing was stored");
     gw.stop().await;
@@ -194,18 +209,43 @@ async fn a_data_array_stores_the_good_rows_and_names_each_bad_one() {
         "dataArray": [[1.25, iso(now - 60_000)], [-3, iso(now - 120_000)], [1.5, "2026-11-30T01:00:00"], [1.75, iso(now - 180_000)]],
     }]);
     let (status, answer) = sta
-        .send(reqwest::Method::POST, "CreateObservations", Some(&sta.token), Some(body.to_string()))
+        .send(
+            reqwest::Method::POST,
+            "CreateObservations",
+            Some(&sta.token),
+            Some(body.to_string()),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let rows = answer.as_array().expect("array");
     assert_eq!(rows.len(), 4);
-    assert!(rows[0].as_str().is_some_and(|l| l.contains("/Observations(")), "{answer}");
-    assert!(rows[1].as_str().is_some_and(|e| e.starts_with("error") && e.contains("dataArray[1]/result")), "{answer}");
-    assert!(rows[2].as_str().is_some_and(|e| e.starts_with("error") && e.contains("phenomenonTime") && e.contains("offset")), "{answer}");
+    assert!(
+        rows[0]
+            .as_str()
+            .is_some_and(|l| l.contains("/Observations(")),
+        "{answer}"
+    );
+    assert!(
+        rows[1]
+            .as_str()
+            .is_some_and(|e| e.starts_with("error") && e.contains("dataArray[1]/result")),
+        "{answer}"
+    );
+    assert!(
+        rows[2].as_str().is_some_and(|e| e.starts_with("error")
+            && e.contains("phenomenonTime")
+            && e.contains("offset")),
+        "{answer}"
+    );
     assert_eq!(sta.observations().await, 2, "the two good rows");
     // Sent again (a logger retrying), nothing new is stored and the same links come back.
     let (_, again) = sta
-        .send(reqwest::Method::POST, "CreateObservations", Some(&sta.token), Some(body.to_string()))
+        .send(
+            reqwest::Method::POST,
+            "CreateObservations",
+            Some(&sta.token),
+            Some(body.to_string()),
+        )
         .await;
     assert_eq!(again[0], answer[0]);
     assert_eq!(again[3], answer[3]);
@@ -213,10 +253,20 @@ async fn a_data_array_stores_the_good_rows_and_names_each_bad_one() {
     // Another result for the same time is a conflict, named.
     let clash = json!({"phenomenonTime": iso(now - 60_000), "result": 9.0, "Datastream": {"@iot.id": sta.datastream("salinity")}});
     let (status, answer) = sta
-        .send(reqwest::Method::POST, "Observations", Some(&sta.token), Some(clash.to_string()))
+        .send(
+            reqwest::Method::POST,
+            "Observations",
+            Some(&sta.token),
+            Some(clash.to_string()),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert!(answer["message"].as_str().is_some_and(|m| m.contains("another result")), "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another result")),
+        "{answer}"
+    );
     gw.stop().await;
 }
 
@@ -229,7 +279,12 @@ async fn an_observation_is_the_reading_the_feed_publishes_on_both_instances() {
     let at = now - 5 * 60_000;
     let post = json!({"phenomenonTime": iso(at), "result": 0.1 + 0.2, "Datastream": {"@iot.id": sta.datastream("salinity")}, "parameters": {"simulated": true}});
     let (status, created) = sta
-        .send(reqwest::Method::POST, "Observations", Some(&sta.token), Some(post.to_string()))
+        .send(
+            reqwest::Method::POST,
+            "Observations",
+            Some(&sta.token),
+            Some(post.to_string()),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["@iot.id"].as_i64().expect("id");
@@ -241,12 +296,13 @@ async fn an_observation_is_the_reading_the_feed_publishes_on_both_instances() {
         .await
         .expect("json");
     assert_eq!(other["result"].as_f64(), Some(0.1 + 0.2));
-    let feed: citizen_core::SyncPage = reqwest::get(format!("{}/api/v1/sync?since=0&limit=1000", b.base))
-        .await
-        .expect("sync")
-        .json()
-        .await
-        .expect("page");
+    let feed: citizen_core::SyncPage =
+        reqwest::get(format!("{}/api/v1/sync?since=0&limit=1000", b.base))
+            .await
+            .expect("sync")
+            .json()
+            .await
+            .expect("page");
     let readings: Vec<_> = feed
         .changes
         .iter()
@@ -260,11 +316,21 @@ async fn an_observation_is_the_reading_the_feed_publishes_on_both_instances() {
         .collect();
     assert_eq!(readings.len(), 1, "one observation, one reading");
     let (seq, reading) = &readings[0];
-    assert_eq!(*seq, id, "the reading's feed position is the observation's id");
-    assert_eq!(reading.value, 0.1 + 0.2, "the same number, not a rounded copy");
+    assert_eq!(
+        *seq, id,
+        "the reading's feed position is the observation's id"
+    );
+    assert_eq!(
+        reading.value,
+        0.1 + 0.2,
+        "the same number, not a rounded copy"
+    );
     assert_eq!(reading.observed_at_ms, at);
     assert!(reading.simulated, "the simulation label travels");
-    assert_eq!(reading.station_id, a.app_store.station_entities().await.expect("s")[0].station_id);
+    assert_eq!(
+        reading.station_id,
+        a.app_store.station_entities().await.expect("s")[0].station_id
+    );
     // A device whose cursor sits on that reading is not told to restart.
     let page: Value = reqwest::get(format!(
         "{}/api/v1/sync?since={id}&at_kind=reading&at_id={}",
@@ -279,4 +345,56 @@ async fn an_observation_is_the_reading_the_feed_publishes_on_both_instances() {
     assert_eq!(page["restart"], false, "{page}");
     b.stop().await;
     a.stop().await;
+}
+
+#[tokio::test]
+async fn the_newest_of_every_datastream_comes_from_the_latest_table_and_agrees_with_history() {
+    let gw = common::start().await;
+    let now = citizen_server::now_ms();
+    citizen_server::simulate::insert_history(&gw.app_store, now - 2 * 86_400_000, now, now)
+        .await
+        .expect("history");
+    let get = |query: &'static str| {
+        let url = format!("{}/sta/v1.1/Datastreams?{query}", gw.base);
+        async move {
+            reqwest::get(url)
+                .await
+                .expect("get")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    // The first reads the latest table; the filter makes the second read the history.
+    let latest = get("$expand=Observations($top=1;$orderby=phenomenonTime%20desc)").await;
+    let history =
+        get("$expand=Observations($top=1;$orderby=phenomenonTime%20desc;$filter=result%20ge%200)")
+            .await;
+    let datastreams = latest["value"].as_array().expect("value");
+    assert_eq!(datastreams.len(), 9, "three stations, three quantities");
+    for (a, b) in datastreams
+        .iter()
+        .zip(history["value"].as_array().expect("value"))
+    {
+        assert_eq!(a["Observations"], b["Observations"], "{}", a["@iot.id"]);
+        assert_eq!(a["Observations"].as_array().map(Vec::len), Some(1));
+        // Both say where the older ones are, and the link leads past the newest.
+        let next = a["Observations@iot.nextLink"]
+            .as_str()
+            .expect("a next link");
+        let page: Value = reqwest::get(next)
+            .await
+            .expect("next")
+            .json()
+            .await
+            .expect("json");
+        let newest = a["Observations"][0]["phenomenonTime"]
+            .as_str()
+            .expect("time");
+        let second = page["value"][0]["phenomenonTime"]
+            .as_str()
+            .expect("an older one");
+        assert!(second < newest, "{second} before {newest}");
+    }
+    gw.stop().await;
 }

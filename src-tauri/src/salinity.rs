@@ -158,7 +158,10 @@ pub async fn take_salinity_notices(
             &[
                 ("station", station.into()),
                 ("use", usage.into()),
-                ("value", citizen_core::i18n::Value::from(format!("{value:.2}"))),
+                (
+                    "value",
+                    citizen_core::i18n::Value::from(format!("{value:.2}")),
+                ),
             ],
         );
         if let Err(error) = app

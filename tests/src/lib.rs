@@ -213,7 +213,14 @@ impl GatewayProcess {
             citizen_testdb::Backend::Postgres => 2,
         };
         let pack = root().join("assets/cities/my-tho");
-        Self::launch(profile, &citizen_testdb::for_file(db), port, instances, &pack, false)
+        Self::launch(
+            profile,
+            &citizen_testdb::for_file(db),
+            port,
+            instances,
+            &pack,
+            false,
+        )
     }
 
     /// How many instances serve the gateway's port.

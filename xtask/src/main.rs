@@ -169,6 +169,8 @@ fn postgres_tests(root: &Path) -> Result<()> {
             "weak_link",
             "--test",
             "report_app",
+            "--test",
+            "salinity_app",
         ],
     ];
     for args in runs {
@@ -323,19 +325,33 @@ fn sensorthings(root: &Path, server: &Path, database: &str, pack: &Path, url: &s
     let (token, foreign) = (station_token(mine)?, station_token(theirs)?);
     run_cmd(
         Command::new(server)
-            .args(["simulate-stations", "--once", "--backfill-days", "2", "--gateway", url])
+            .args([
+                "simulate-stations",
+                "--once",
+                "--backfill-days",
+                "2",
+                "--gateway",
+                url,
+            ])
             .args(["--token", &format!("{mine}={token}")])
             .args(["--token", &format!("{theirs}={foreign}")])
             .env("RUST_LOG", "warn"),
     )?;
-    let python =
-        tools::python_tool(root, "frost-sta-client", FROST_CLIENT_VERSION)?.with_file_name("python");
+    let python = tools::python_tool(root, "frost-sta-client", FROST_CLIENT_VERSION)?
+        .with_file_name("python");
     let base = format!("{url}/sta/v1.1");
     run_cmd(
         Command::new(&python)
             .arg(root.join("tests/sensorthings/conformance.py"))
             .arg(&base)
-            .args(["--token", &token, "--station", mine, "--foreign-token", &foreign]),
+            .args([
+                "--token",
+                &token,
+                "--station",
+                mine,
+                "--foreign-token",
+                &foreign,
+            ]),
     )?;
     run_cmd(
         Command::new(&python)

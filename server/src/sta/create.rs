@@ -92,7 +92,10 @@ fn body_json(body: &Bytes) -> Result<Value, StaError> {
 /// The `@iot.id` of a linked entity (`{"@iot.id": 3}`).
 fn linked_id(field: &str, value: &Value) -> Result<i64, StaError> {
     let Value::Object(m) = value else {
-        return Err(StaError::bad(field, "must be an object such as {\"@iot.id\": 1}"));
+        return Err(StaError::bad(
+            field,
+            "must be an object such as {\"@iot.id\": 1}",
+        ));
     };
     let id = m.get("@iot.id").or_else(|| m.get("id"));
     match id.and_then(Value::as_i64) {
@@ -101,7 +104,10 @@ fn linked_id(field: &str, value: &Value) -> Result<i64, StaError> {
             field,
             "link an existing entity by its @iot.id only; creating it here is not served",
         )),
-        None => Err(StaError::bad(field, "needs the @iot.id of an existing entity")),
+        None => Err(StaError::bad(
+            field,
+            "needs the @iot.id of an existing entity",
+        )),
     }
 }
 
@@ -126,7 +132,10 @@ fn check(
     let field = |name: &str| format!("{prefix}{name}");
     let time = |name: &str, v: &Value| -> Result<i64, StaError> {
         let Value::String(s) = v else {
-            return Err(StaError::bad(field(name), "must be an ISO 8601 time string"));
+            return Err(StaError::bad(
+                field(name),
+                "must be an ISO 8601 time string",
+            ));
         };
         if s.contains('/') {
             return Err(StaError::bad(
@@ -166,9 +175,10 @@ fn check(
     };
     let result = match draft.result {
         None => return Err(StaError::bad(field("result"), "is required")),
-        Some(Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-            StaError::bad(field("result"), "must be a finite number")
-        })?,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| StaError::bad(field("result"), "must be a finite number"))?,
         Some(other) => {
             return Err(StaError::bad(
                 field("result"),
@@ -243,11 +253,18 @@ async fn limits_for(
     Ok(limits)
 }
 
-async fn check_feature(state: &AppState, feature: Option<i64>, field: &str) -> Result<(), StaError> {
+async fn check_feature(
+    state: &AppState,
+    feature: Option<i64>,
+    field: &str,
+) -> Result<(), StaError> {
     if let Some(f) = feature
         && !state.store.feature_exists(f).await?
     {
-        return Err(StaError::bad(field, format!("FeatureOfInterest {f} does not exist")));
+        return Err(StaError::bad(
+            field,
+            format!("FeatureOfInterest {f} does not exist"),
+        ));
     }
     Ok(())
 }
@@ -397,7 +414,11 @@ async fn create_observations(
     }
     let total: usize = groups
         .iter()
-        .map(|g| g.get("dataArray").and_then(Value::as_array).map_or(0, Vec::len))
+        .map(|g| {
+            g.get("dataArray")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        })
         .sum();
     if total > MAX_BATCH {
         return Err(StaError::TooLarge {
@@ -415,11 +436,17 @@ async fn create_observations(
             return Err(StaError::bad(at(""), "must be an object"));
         };
         for k in m.keys() {
-            if !matches!(k.as_str(), "Datastream" | "components" | "dataArray" | "dataArray@iot.count") {
+            if !matches!(
+                k.as_str(),
+                "Datastream" | "components" | "dataArray" | "dataArray@iot.count"
+            ) {
                 return Err(StaError::bad(at(k), "is not a member of a data array"));
             }
         }
-        let datastream = linked_id(&at("Datastream"), m.get("Datastream").unwrap_or(&Value::Null))?;
+        let datastream = linked_id(
+            &at("Datastream"),
+            m.get("Datastream").unwrap_or(&Value::Null),
+        )?;
         if !limits_cache.contains_key(&datastream) {
             let l = limits_for(&state, datastream, thing, &at("Datastream")).await?;
             limits_cache.insert(datastream, l);
@@ -435,7 +462,10 @@ async fn create_observations(
                 .ok_or_else(|| StaError::bad(at(&format!("components[{i}]")), "must be a name"))?;
             let c = component(name, &at(&format!("components[{i}]")))?;
             if components.contains(&c) {
-                return Err(StaError::bad(at("components"), format!("{name} is given twice")));
+                return Err(StaError::bad(
+                    at("components"),
+                    format!("{name} is given twice"),
+                ));
             }
             components.push(c);
         }
@@ -454,7 +484,10 @@ async fn create_observations(
         for (r, row) in data.iter().enumerate() {
             let prefix = format!("[{g}]/dataArray[{r}]/");
             let Value::Array(cells) = row else {
-                return Err(StaError::bad(format!("[{g}]/dataArray[{r}]"), "must be an array"));
+                return Err(StaError::bad(
+                    format!("[{g}]/dataArray[{r}]"),
+                    "must be an array",
+                ));
             };
             if cells.len() != components.len() {
                 rows.push(Err(format!(
@@ -505,7 +538,10 @@ async fn create_observations(
             rows.push(check(&draft, limits, now, &prefix).map_err(|e| format!("error: {e}")));
         }
     }
-    let accepted: Vec<NewObservation> = rows.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+    let accepted: Vec<NewObservation> = rows
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
     if accepted.is_empty() {
         let first: Vec<String> = rows
             .iter()
@@ -514,10 +550,7 @@ async fn create_observations(
             .collect();
         return Err(StaError::bad(
             "dataArray",
-            format!(
-                "no observation could be stored; {}",
-                first.join("; ")
-            ),
+            format!("no observation could be stored; {}", first.join("; ")),
         ));
     }
     let stored = state.store.insert_observations(&accepted, now).await?;

@@ -153,7 +153,8 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, SyntaxError> {
             c if c.is_ascii_digit() || c == '-' => {
                 let mut j = i + 1;
                 while j < chars.len()
-                    && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '.' | ':' | '+' | '-'))
+                    && (chars[j].is_ascii_alphanumeric()
+                        || matches!(chars[j], '.' | ':' | '+' | '-'))
                 {
                     j += 1;
                 }
@@ -318,7 +319,10 @@ impl Parser {
     fn enter(&mut self) -> Result<(), SyntaxError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(err(self.position(), format!("nested deeper than {MAX_DEPTH}")));
+            return Err(err(
+                self.position(),
+                format!("nested deeper than {MAX_DEPTH}"),
+            ));
         }
         Ok(())
     }
@@ -443,10 +447,9 @@ impl Parser {
                     self.expect_close(position)?;
                     Ok(Expr::Call(w, args))
                 }
-                _ if BinaryOp::keyword(&w).is_some() || w == "not" => Err(err(
-                    position,
-                    format!("'{w}' needs something on its left"),
-                )),
+                _ if BinaryOp::keyword(&w).is_some() || w == "not" => {
+                    Err(err(position, format!("'{w}' needs something on its left")))
+                }
                 _ => {
                     let segments: Vec<String> = w.split('/').map(str::to_owned).collect();
                     if segments.iter().any(String::is_empty) {

@@ -275,12 +275,18 @@ async fn resolve(reader: &Reader<'_>, path: &[Segment]) -> Result<(Target, Tail)
             };
         }
         let nav = set.navigation(name).ok_or_else(|| {
-            StaError::NotFound(format!("{} have no property or navigation {name}", set.name()))
+            StaError::NotFound(format!(
+                "{} have no property or navigation {name}",
+                set.name()
+            ))
         })?;
         let source = if nav.source_column == "id" {
             Some(id)
         } else {
-            reader.column_of(set, id, nav.source_column).await?.flatten()
+            reader
+                .column_of(set, id, nav.source_column)
+                .await?
+                .flatten()
         };
         let Some(source) = source else {
             return Err(missing(format!("{}({id})/{name}", set.name())));
@@ -347,9 +353,12 @@ pub async fn get(
             o.select = Some(vec!["id".into()]);
             o.expand.clear();
             let page = reader.page(set, &scope, &o).await?;
-            Ok(collection_json(&reader, &self_path, page, |e| {
-                json!({"@iot.selfLink": e.get("@iot.selfLink").cloned().unwrap_or_default()})
-            })
+            Ok(collection_json(
+                &reader,
+                &self_path,
+                page,
+                |e| json!({"@iot.selfLink": e.get("@iot.selfLink").cloned().unwrap_or_default()}),
+            )
             .into_response())
         }
         (Target::Entity { set, id }, tail) => {
@@ -358,14 +367,14 @@ pub async fn get(
                 o.expand.clear();
                 o.select = None;
             }
-            let entity = reader
-                .entity(set, id, &o)
-                .await?
-                .ok_or_else(|| StaError::NotFound(format!("{}({id}) does not exist", set.name())))?;
+            let entity = reader.entity(set, id, &o).await?.ok_or_else(|| {
+                StaError::NotFound(format!("{}({id}) does not exist", set.name()))
+            })?;
             match tail {
                 Tail::None => Ok(axum::Json(entity).into_response()),
-                Tail::Ref => Ok(axum::Json(json!({"@iot.selfLink": entity["@iot.selfLink"]}))
-                    .into_response()),
+                Tail::Ref => Ok(
+                    axum::Json(json!({"@iot.selfLink": entity["@iot.selfLink"]})).into_response(),
+                ),
                 Tail::Property(p) => {
                     let value = entity.get(p.name).cloned().unwrap_or(Value::Null);
                     Ok(axum::Json(json!({ p.name: value })).into_response())

@@ -130,47 +130,47 @@ impl Set {
     pub fn properties(self) -> &'static [Property] {
         const THINGS: &[Property] = &[NAME, DESCRIPTION, PROPERTIES];
         const LOCATIONS: &[Property] = &[
-                NAME,
-                DESCRIPTION,
-                ENCODING,
-                p("location", "", Kind::Point),
-                PROPERTIES,
-            ];
+            NAME,
+            DESCRIPTION,
+            ENCODING,
+            p("location", "", Kind::Point),
+            PROPERTIES,
+        ];
         const HISTORICALLOCATIONS: &[Property] = &[p("time", "time_ms", Kind::Time)];
         const DATASTREAMS: &[Property] = &[
-                NAME,
-                DESCRIPTION,
-                p("unitOfMeasurement", "", Kind::Unit),
-                p("observationType", "observation_type", Kind::Text),
-                p("phenomenonTime", "", Kind::Interval),
-                PROPERTIES,
-            ];
+            NAME,
+            DESCRIPTION,
+            p("unitOfMeasurement", "", Kind::Unit),
+            p("observationType", "observation_type", Kind::Text),
+            p("phenomenonTime", "", Kind::Interval),
+            PROPERTIES,
+        ];
         const SENSORS: &[Property] = &[
-                NAME,
-                DESCRIPTION,
-                ENCODING,
-                p("metadata", "metadata", Kind::Text),
-                PROPERTIES,
-            ];
+            NAME,
+            DESCRIPTION,
+            ENCODING,
+            p("metadata", "metadata", Kind::Text),
+            PROPERTIES,
+        ];
         const OBSERVEDPROPERTIES: &[Property] = &[
-                NAME,
-                p("definition", "definition", Kind::Text),
-                DESCRIPTION,
-                PROPERTIES,
-            ];
+            NAME,
+            p("definition", "definition", Kind::Text),
+            DESCRIPTION,
+            PROPERTIES,
+        ];
         const OBSERVATIONS: &[Property] = &[
-                p("phenomenonTime", "phenomenon_time_ms", Kind::Time),
-                p("resultTime", "result_time_ms", Kind::Time),
-                p("result", "result", Kind::Result),
-                p("parameters", "parameters", Kind::Json),
-            ];
+            p("phenomenonTime", "phenomenon_time_ms", Kind::Time),
+            p("resultTime", "result_time_ms", Kind::Time),
+            p("result", "result", Kind::Result),
+            p("parameters", "parameters", Kind::Json),
+        ];
         const FEATURESOFINTEREST: &[Property] = &[
-                NAME,
-                DESCRIPTION,
-                ENCODING,
-                p("feature", "", Kind::Point),
-                PROPERTIES,
-            ];
+            NAME,
+            DESCRIPTION,
+            ENCODING,
+            p("feature", "", Kind::Point),
+            PROPERTIES,
+        ];
         match self {
             Set::Things => THINGS,
             Set::Locations => LOCATIONS,
@@ -189,47 +189,56 @@ impl Set {
 
     pub fn navigations(self) -> &'static [Navigation] {
         const THINGS: &[Navigation] = &[
-                many("Locations", Set::Locations, "thing_id"),
-                many("HistoricalLocations", Set::HistoricalLocations, "thing_id"),
-                many("Datastreams", Set::Datastreams, "thing_id"),
-            ];
+            many("Locations", Set::Locations, "thing_id"),
+            many("HistoricalLocations", Set::HistoricalLocations, "thing_id"),
+            many("Datastreams", Set::Datastreams, "thing_id"),
+        ];
         const LOCATIONS: &[Navigation] = &[
-                Navigation {
-                    name: "Things",
-                    target: Set::Things,
-                    many: true,
-                    target_column: "id",
-                    source_column: "thing_id",
-                },
-                many("HistoricalLocations", Set::HistoricalLocations, "location_id"),
-            ];
+            Navigation {
+                name: "Things",
+                target: Set::Things,
+                many: true,
+                target_column: "id",
+                source_column: "thing_id",
+            },
+            many(
+                "HistoricalLocations",
+                Set::HistoricalLocations,
+                "location_id",
+            ),
+        ];
         const HISTORICALLOCATIONS: &[Navigation] = &[
-                one("Thing", Set::Things, "thing_id"),
-                Navigation {
-                    name: "Locations",
-                    target: Set::Locations,
-                    many: true,
-                    target_column: "id",
-                    source_column: "location_id",
-                },
-            ];
+            one("Thing", Set::Things, "thing_id"),
+            Navigation {
+                name: "Locations",
+                target: Set::Locations,
+                many: true,
+                target_column: "id",
+                source_column: "location_id",
+            },
+        ];
         const DATASTREAMS: &[Navigation] = &[
-                one("Thing", Set::Things, "thing_id"),
-                one("Sensor", Set::Sensors, "sensor_id"),
-                one("ObservedProperty", Set::ObservedProperties, "observed_property_id"),
-                many("Observations", Set::Observations, "datastream_id"),
-            ];
+            one("Thing", Set::Things, "thing_id"),
+            one("Sensor", Set::Sensors, "sensor_id"),
+            one(
+                "ObservedProperty",
+                Set::ObservedProperties,
+                "observed_property_id",
+            ),
+            many("Observations", Set::Observations, "datastream_id"),
+        ];
         const SENSORS: &[Navigation] = &[many("Datastreams", Set::Datastreams, "sensor_id")];
         const OBSERVEDPROPERTIES: &[Navigation] = &[many(
-                "Datastreams",
-                Set::Datastreams,
-                "observed_property_id",
-            )];
+            "Datastreams",
+            Set::Datastreams,
+            "observed_property_id",
+        )];
         const OBSERVATIONS: &[Navigation] = &[
-                one("Datastream", Set::Datastreams, "datastream_id"),
-                one("FeatureOfInterest", Set::FeaturesOfInterest, "feature_id"),
-            ];
-        const FEATURESOFINTEREST: &[Navigation] = &[many("Observations", Set::Observations, "feature_id")];
+            one("Datastream", Set::Datastreams, "datastream_id"),
+            one("FeatureOfInterest", Set::FeaturesOfInterest, "feature_id"),
+        ];
+        const FEATURESOFINTEREST: &[Navigation] =
+            &[many("Observations", Set::Observations, "feature_id")];
         match self {
             Set::Things => THINGS,
             Set::Locations => LOCATIONS,

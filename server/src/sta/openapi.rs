@@ -14,12 +14,20 @@ fn error(description: &str) -> Value {
 }
 
 fn query_options(collection: bool) -> Vec<Value> {
-    let param = |name: &str, schema: Value, description: &str| {
-        json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
-    };
+    let param = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
     let mut out = vec![
-        param("$select", json!({"type": "string"}), "Comma-separated properties and navigation properties to return (§9.3.3.4)."),
-        param("$expand", json!({"type": "string"}), &format!("Navigation properties to include inline, with their own options in parentheses, at most {MAX_EXPAND_DEPTH} levels deep (§9.3.2.1).")),
+        param(
+            "$select",
+            json!({"type": "string"}),
+            "Comma-separated properties and navigation properties to return (§9.3.3.4).",
+        ),
+        param(
+            "$expand",
+            json!({"type": "string"}),
+            &format!(
+                "Navigation properties to include inline, with their own options in parentheses, at most {MAX_EXPAND_DEPTH} levels deep (§9.3.2.1)."
+            ),
+        ),
     ];
     if collection {
         out.extend([
@@ -79,7 +87,8 @@ pub fn add_paths(doc: &mut Value) {
     );
     for set in Set::ALL {
         let name = set.name();
-        let mut collection = json!({"get": get_operation(&format!("{name}, a page at a time"), true, false)});
+        let mut collection =
+            json!({"get": get_operation(&format!("{name}, a page at a time"), true, false)});
         if set == Set::Observations {
             collection["post"] = create_one(false);
         }

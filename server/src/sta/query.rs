@@ -3,9 +3,9 @@
 //! `@iot.nextLink`s. Every option is checked against the entity set it applies to, so an
 //! unknown property is an error naming it, not an empty answer.
 
+use super::StaError;
 use super::filter::{self, Expr, OrderItem};
 use super::model::{Navigation, Set};
-use super::StaError;
 
 /// Entities per page when the request gives no `$top` (§9.3.3.3 leaves it to the service).
 pub const DEFAULT_TOP: u32 = 100;
@@ -105,7 +105,8 @@ impl Options {
                 "$expand" => o.expand = expand(set, value, depth)?,
                 "$filter" => {
                     o.filter = Some(
-                        filter::parse(value).map_err(|e| StaError::bad("$filter", e.to_string()))?,
+                        filter::parse(value)
+                            .map_err(|e| StaError::bad("$filter", e.to_string()))?,
                     );
                 }
                 "$skiptoken" => {
@@ -219,9 +220,7 @@ fn expand(set: Set, value: &str, depth: usize) -> Result<Vec<Expand>, StaError> 
         };
         let segments: Vec<&str> = path.split('/').collect();
         if depth + segments.len() > MAX_EXPAND_DEPTH {
-            return Err(bad(format!(
-                "nested deeper than {MAX_EXPAND_DEPTH} levels"
-            )));
+            return Err(bad(format!("nested deeper than {MAX_EXPAND_DEPTH} levels")));
         }
         merge(&mut out, set, &segments, options, depth)?;
     }
@@ -317,8 +316,11 @@ mod tests {
 
     #[test]
     fn path_expands_merge() {
-        let o = opts(Set::Observations, "$expand=Datastream/Thing,Datastream/Sensor")
-            .expect("parses");
+        let o = opts(
+            Set::Observations,
+            "$expand=Datastream/Thing,Datastream/Sensor",
+        )
+        .expect("parses");
         assert_eq!(o.expand.len(), 1);
         assert_eq!(o.expand[0].options.expand.len(), 2);
     }

@@ -110,6 +110,30 @@ impl Reader<'_> {
             .map_err(StaError::database)
     }
 
+    /// The Datastreams among `ids` with more than one observation (from the latest table).
+    async fn with_history(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>, StaError> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT datastream_id FROM latest_observations \
+                 WHERE first_time_ms < phenomenon_time_ms AND datastream_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            out.extend(
+                query
+                    .fetch_all(self.store.pool())
+                    .await
+                    .map_err(StaError::database)?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Reads a page of `set` within `scope` under `options`.
     pub fn page<'s>(
         &'s self,
@@ -268,7 +292,10 @@ impl Reader<'_> {
                 }
                 for nav in set.navigations() {
                     let expanded = options.expand.iter().any(|e| e.navigation.name == nav.name);
-                    if selected(nav.name) && options.select.is_some() || options.select.is_none() || expanded {
+                    if selected(nav.name) && options.select.is_some()
+                        || options.select.is_none()
+                        || expanded
+                    {
                         m.insert(
                             format!("{}@iot.navigationLink", nav.name),
                             json!(format!("{}/{}", self.link(set, row.id), nav.name)),
@@ -279,6 +306,69 @@ impl Reader<'_> {
             }
             for ex in &options.expand {
                 let nav = ex.navigation;
+                if nav.many && is_latest_only(nav, &ex.options) {
+                    // "The newest observation of each": one read of the latest table.
+                    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                    let mut newest = std::collections::HashMap::new();
+                    for chunk in ids.chunks(500) {
+                        let scope = Scope {
+                            sql: vec![format!(
+                                "e.id IN (SELECT l.observation_id FROM latest_observations l \
+                                 WHERE l.datastream_id IN ({}))",
+                                vec!["{}"; chunk.len()].join(", ")
+                            )],
+                            params: chunk.iter().map(|id| Param::Int(*id)).collect(),
+                        };
+                        let mut inner = ex.options.clone();
+                        inner.top = None;
+                        let loaded = self.load(nav.target, &scope, &inner, None).await?;
+                        let owners: Vec<(Option<i64>, Vec<Value>)> = loaded
+                            .iter()
+                            .map(|l| {
+                                let owner = l
+                                    .sources
+                                    .iter()
+                                    .find(|(c, _)| *c == nav.target_column)
+                                    .and_then(|(_, v)| *v);
+                                (owner, l.keys.clone())
+                            })
+                            .collect();
+                        let rendered = self.render(nav.target, loaded, &ex.options).await?;
+                        for ((owner, keys), entity) in owners.into_iter().zip(rendered) {
+                            if let Some(owner) = owner {
+                                newest.insert(owner, (keys, entity));
+                            }
+                        }
+                    }
+                    // Which of them have older observations too (a next page).
+                    let older: std::collections::HashSet<i64> = self.with_history(&ids).await?;
+                    for (m, row) in out.iter_mut().zip(&rows) {
+                        let list: Vec<Value> = match newest.remove(&row.id) {
+                            Some((keys, entity)) => {
+                                if older.contains(&row.id) {
+                                    let mut pairs = ex.options.raw.clone();
+                                    pairs.push((
+                                        "$skiptoken".into(),
+                                        serde_json::to_string(&keys).unwrap_or_default(),
+                                    ));
+                                    m.insert(
+                                        format!("{}@iot.nextLink", nav.name),
+                                        json!(format!(
+                                            "{}/{}?{}",
+                                            self.link(set, row.id),
+                                            nav.name,
+                                            encode_query(&pairs)
+                                        )),
+                                    );
+                                }
+                                vec![entity]
+                            }
+                            None => Vec::new(),
+                        };
+                        m.insert(nav.name.into(), Value::Array(list));
+                    }
+                    continue;
+                }
                 if nav.many {
                     for (m, row) in out.iter_mut().zip(&rows) {
                         let source = if nav.source_column == "id" {
@@ -301,11 +391,7 @@ impl Reader<'_> {
                         if let Some(next) = page.next {
                             m.insert(
                                 format!("{}@iot.nextLink", nav.name),
-                                json!(format!(
-                                    "{}/{}?{next}",
-                                    self.link(set, row.id),
-                                    nav.name
-                                )),
+                                json!(format!("{}/{}?{next}", self.link(set, row.id), nav.name)),
                             );
                         }
                         m.insert(nav.name.into(), Value::Array(page.entities));
@@ -326,10 +412,7 @@ impl Reader<'_> {
                     let mut targets = std::collections::HashMap::new();
                     for chunk in ids.chunks(500) {
                         let scope = Scope {
-                            sql: vec![format!(
-                                "e.id IN ({})",
-                                vec!["{}"; chunk.len()].join(", ")
-                            )],
+                            sql: vec![format!("e.id IN ({})", vec!["{}"; chunk.len()].join(", "))],
                             params: chunk.iter().map(|id| Param::Int(*id)).collect(),
                         };
                         let mut inner = ex.options.clone();
@@ -356,6 +439,21 @@ impl Reader<'_> {
             Ok(out.into_iter().map(Value::Object).collect())
         })
     }
+}
+
+/// Whether an expansion asks for exactly the newest observation of each Datastream
+/// (`Observations($top=1;$orderby=phenomenonTime desc)`, with no filter, paging or count):
+/// the latest table answers that without reading the history.
+fn is_latest_only(nav: &super::model::Navigation, o: &Options) -> bool {
+    use super::filter::Expr;
+    nav.target == Set::Observations
+        && nav.target_column == "datastream_id"
+        && o.top == Some(1)
+        && o.filter.is_none()
+        && o.skip.is_none()
+        && o.skiptoken.is_none()
+        && !o.count
+        && matches!(o.orderby.as_slice(), [(Expr::Path(p), true)] if p.len() == 1 && p[0] == "phenomenonTime")
 }
 
 fn where_clause(conditions: &[String]) -> String {
@@ -459,7 +557,8 @@ fn decode(
                 }
             }
             Kind::Unit => {
-                let v = json!({"name": text(i)?, "symbol": text(i + 1)?, "definition": text(i + 2)?});
+                let v =
+                    json!({"name": text(i)?, "symbol": text(i + 1)?, "definition": text(i + 2)?});
                 i += 2;
                 v
             }

@@ -42,7 +42,10 @@ enum Ty {
     Time,
     Null,
     /// A member of a JSON property, typed by what it is compared with.
-    Json { column: String, keys: Vec<String> },
+    Json {
+        column: String,
+        keys: Vec<String>,
+    },
     /// A point: longitude and latitude SQL, the id SQL of its entity, and that entity's set.
     Point {
         lon: String,
@@ -136,7 +139,12 @@ impl<'a> Translator<'a> {
     ///
     /// # Errors
     /// [`StaError::BadRequest`] on `$orderby`.
-    pub fn order_key(&mut self, set: Set, t: &str, e: &Expr) -> Result<(String, KeyKind), StaError> {
+    pub fn order_key(
+        &mut self,
+        set: Set,
+        t: &str,
+        e: &Expr,
+    ) -> Result<(String, KeyKind), StaError> {
         let v = self.expr(set, t, e).map_err(|e| e.on("$orderby"))?;
         if v.many.is_some() {
             return Err(StaError::bad(
@@ -213,7 +221,9 @@ impl<'a> Translator<'a> {
     fn literal(&mut self, l: &Literal) -> Result<Value, StaError> {
         Ok(match l {
             Literal::Null => Value::plain("NULL".into(), Ty::Null),
-            Literal::Bool(b) => Value::plain(if *b { "(1 = 1)" } else { "(1 = 0)" }.into(), Ty::Bool),
+            Literal::Bool(b) => {
+                Value::plain(if *b { "(1 = 1)" } else { "(1 = 0)" }.into(), Ty::Bool)
+            }
             Literal::Int(n) => Value::plain(self.bind(Param::Int(*n)), Ty::Int),
             Literal::Number(n) => Value::plain(self.bind(Param::Real(*n)), Ty::Number),
             Literal::Text(s) => {
@@ -289,12 +299,7 @@ impl<'a> Translator<'a> {
                 column: wrap(&column),
                 keys,
             },
-            Ty::Point {
-                lon,
-                lat,
-                id,
-                set,
-            } => Ty::Point {
+            Ty::Point { lon, lat, id, set } => Ty::Point {
                 lon: wrap(&lon),
                 lat: wrap(&lat),
                 id: wrap(&id),
@@ -454,9 +459,7 @@ impl<'a> Translator<'a> {
 
     fn join_many(l: &Value, r: &Value) -> Result<Option<Many>, StaError> {
         match (&l.many, &r.many) {
-            (Some(_), Some(_)) => Err(bad(
-                "one comparison can go through one collection only",
-            )),
+            (Some(_), Some(_)) => Err(bad("one comparison can go through one collection only")),
             (Some(m), None) | (None, Some(m)) => Ok(Some(m.clone())),
             (None, None) => Ok(None),
         }
@@ -474,7 +477,10 @@ impl<'a> Translator<'a> {
                     )));
                 }
                 let word = if op == BinaryOp::And { "AND" } else { "OR" };
-                Ok(Value::plain(format!("({} {word} {})", l.sql, r.sql), Ty::Bool))
+                Ok(Value::plain(
+                    format!("({} {word} {})", l.sql, r.sql),
+                    Ty::Bool,
+                ))
             }
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
                 let many = Self::join_many(&l, &r)?;
@@ -498,10 +504,9 @@ impl<'a> Translator<'a> {
                 };
                 // Division by zero is NULL on both engines (PostgreSQL would raise).
                 let sql = match op {
-                    BinaryOp::Div | BinaryOp::Mod => format!(
-                        "({} {sign} NULLIF({}, 0))",
-                        l.sql, r.sql
-                    ),
+                    BinaryOp::Div | BinaryOp::Mod => {
+                        format!("({} {sign} NULLIF({}, 0))", l.sql, r.sql)
+                    }
                     _ => format!("({} {sign} {})", l.sql, r.sql),
                 };
                 Ok(Value { sql, ty, many })
@@ -534,7 +539,11 @@ impl<'a> Translator<'a> {
             let sql = format!(
                 "(CASE WHEN {other_sql} < 0 THEN NULL ELSE {d} {sign} ({other_sql}) * ({other_sql}) END)"
             );
-            return self.settle_many(Value { sql, ty: Ty::Bool, many });
+            return self.settle_many(Value {
+                sql,
+                ty: Ty::Bool,
+                many,
+            });
         }
         // Comparing with null is a test for null.
         if l.ty == Ty::Null || r.ty == Ty::Null {
@@ -546,7 +555,11 @@ impl<'a> Translator<'a> {
                 _ => return Err(bad("null can only be tested with eq or ne")),
             };
             let sql = format!("({} {test})", other.sql);
-            return self.settle_many(Value { sql, ty: Ty::Bool, many });
+            return self.settle_many(Value {
+                sql,
+                ty: Ty::Bool,
+                many,
+            });
         }
         // A JSON member is read as the type it is compared with.
         let (l, r) = match (&l.ty, &r.ty) {
@@ -588,7 +601,11 @@ impl<'a> Translator<'a> {
         } else {
             format!("({} {sign} {})", l.sql, r.sql)
         };
-        self.settle_many(Value { sql, ty: Ty::Bool, many })
+        self.settle_many(Value {
+            sql,
+            ty: Ty::Bool,
+            many,
+        })
     }
 
     /// A text literal compared with a time is read as a time.
@@ -709,7 +726,10 @@ impl<'a> Translator<'a> {
             }
             "year" | "month" | "day" | "hour" | "minute" | "second" => {
                 arity(1)?;
-                let v = args.into_iter().next().ok_or_else(|| bad("missing argument"))?;
+                let v = args
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| bad("missing argument"))?;
                 if v.ty != Ty::Time {
                     return Err(bad(format!("{name} needs a time")));
                 }
@@ -746,7 +766,10 @@ impl<'a> Translator<'a> {
             }
             "round" | "floor" | "ceiling" => {
                 arity(1)?;
-                let v = args.into_iter().next().ok_or_else(|| bad("missing argument"))?;
+                let v = args
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| bad("missing argument"))?;
                 let v = self.json_as(v, &Ty::Number);
                 if !matches!(v.ty, Ty::Int | Ty::Number) {
                     return Err(bad(format!("{name} needs a number")));
@@ -781,7 +804,9 @@ impl<'a> Translator<'a> {
                 };
                 let x = self.bind(Param::Real(q.x()));
                 let y = self.bind(Param::Real(q.y()));
-                let sql = format!("((({lon}) - {x}) * (({lon}) - {x}) + (({lat}) - {y}) * (({lat}) - {y}))");
+                let sql = format!(
+                    "((({lon}) - {x}) * (({lon}) - {x}) + (({lat}) - {y}) * (({lat}) - {y}))"
+                );
                 Ok(Value {
                     sql,
                     ty: Ty::DistanceSquared,
@@ -837,7 +862,10 @@ impl<'a> Translator<'a> {
     }
 
     fn text_arg(&mut self, name: &str, args: Vec<Value>) -> Result<Value, StaError> {
-        let v = args.into_iter().next().ok_or_else(|| bad("missing argument"))?;
+        let v = args
+            .into_iter()
+            .next()
+            .ok_or_else(|| bad("missing argument"))?;
         let v = self.json_as(v, &Ty::Text);
         if v.ty == Ty::Text {
             Ok(v)

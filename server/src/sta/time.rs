@@ -64,7 +64,11 @@ mod tests {
         for ms in [0, 1_709_251_200_123, -86_400_000] {
             assert_eq!(parse_instant(&format_instant(ms)), Ok(ms));
         }
-        assert!(parse_instant("2024-03-01T06:00:00").unwrap_err().contains("no UTC offset"));
+        assert!(
+            parse_instant("2024-03-01T06:00:00")
+                .unwrap_err()
+                .contains("no UTC offset")
+        );
         assert!(parse_instant("yesterday").unwrap_err().contains("ISO 8601"));
         assert!(parse_instant("2024-02-30T06:00:00Z").is_err());
     }

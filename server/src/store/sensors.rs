@@ -166,7 +166,9 @@ impl Store {
         }
         let result_json: Vec<String> = batch
             .iter()
-            .map(|o| serde_json::Number::from_f64(o.result).map_or("null".into(), |n| n.to_string()))
+            .map(|o| {
+                serde_json::Number::from_f64(o.result).map_or("null".into(), |n| n.to_string())
+            })
             .collect();
         let mut tx = self.begin_write().await?;
         // What is stored already, for the Datastreams and times of this batch.
@@ -377,8 +379,8 @@ async fn child_of(
 }
 
 async fn import_station(tx: &mut Transaction<'_, Any>, s: &Station) -> Result<(), StoreError> {
-    let since_ms = Date::parse_iso(&s.in_service_since)
-        .map_or(0, |d| d.start_ms(VIETNAM_OFFSET_MINUTES));
+    let since_ms =
+        Date::parse_iso(&s.in_service_since).map_or(0, |d| d.start_ms(VIETNAM_OFFSET_MINUTES));
     let properties = json!({
         "station_id": s.id,
         "name": s.name,

@@ -118,10 +118,12 @@ pub fn Salinity() -> impl IntoView {
         let s = station_id.get();
         async move {
             match s {
-                Some(station_id) => invoke::<_, Option<Change>>("salinity_last_year", &StationArgs { station_id })
-                    .await
-                    .ok()
-                    .flatten(),
+                Some(station_id) => {
+                    invoke::<_, Option<Change>>("salinity_last_year", &StationArgs { station_id })
+                        .await
+                        .ok()
+                        .flatten()
+                }
                 None => None,
             }
         }
@@ -210,7 +212,10 @@ pub fn Salinity() -> impl IntoView {
 }
 
 fn g_l(value: f64, locale: Locale) -> String {
-    locale.t_args("salinity-g-l", &[("value", Value::from(number(value, 2, locale.lang())))])
+    locale.t_args(
+        "salinity-g-l",
+        &[("value", Value::from(number(value, 2, locale.lang())))],
+    )
 }
 
 /// "Safe to pump" / "Caution" / "Do not pump" / "No current reading", with the reading, its
@@ -284,11 +289,15 @@ fn VerdictCard(view: SalinityView) -> impl IntoView {
 fn reason_text(locale: Locale, r: &Reason) -> String {
     let v = |x: f64| Value::from(g_l(x, locale));
     match r {
-        Reason::WithinSafe { high, .. } => locale.t_args("reason-within-safe", &[("limit", v(*high))]),
+        Reason::WithinSafe { high, .. } => {
+            locale.t_args("reason-within-safe", &[("limit", v(*high))])
+        }
         Reason::Caution { high, .. } => locale.t_args("reason-caution", &[("limit", v(*high))]),
         Reason::TooSalty { limit } => locale.t_args("reason-too-salty", &[("limit", v(*limit))]),
         Reason::TooFresh { limit } => locale.t_args("reason-too-fresh", &[("limit", v(*limit))]),
-        Reason::SuddenChange { change, .. } => locale.t_args("reason-sudden-change", &[("change", v(*change))]),
+        Reason::SuddenChange { change, .. } => {
+            locale.t_args("reason-sudden-change", &[("change", v(*change))])
+        }
         Reason::Stale { .. } | Reason::FromTheFuture | Reason::NoReading => String::new(),
     }
 }
@@ -348,10 +357,20 @@ fn TrendCard(view: SalinityView, last_year: Signal<Option<Change>>) -> impl Into
     let since = view.since_yesterday;
     let maxima = view.daily_max.clone();
     let change_text = move |c: Option<Change>| match c {
-        Some(c) => locale.t_args("trend-change", &[
-            ("change", Value::from(format!("{}{}", if c.change > 0.0 { "+" } else { "" }, g_l(c.change, locale)))),
-            ("then", Value::from(g_l(c.then.value, locale))),
-        ]),
+        Some(c) => locale.t_args(
+            "trend-change",
+            &[
+                (
+                    "change",
+                    Value::from(format!(
+                        "{}{}",
+                        if c.change > 0.0 { "+" } else { "" },
+                        g_l(c.change, locale)
+                    )),
+                ),
+                ("then", Value::from(g_l(c.then.value, locale))),
+            ],
+        ),
         None => locale.t("trend-no-data"),
     };
     view! {
@@ -389,7 +408,12 @@ fn Chart(view: SalinityView, span_ms: i64, id: &'static str) -> impl IntoView {
     const BOTTOM: f64 = 18.0;
     let from = view.now_ms - span_ms;
     let to = view.now_ms;
-    let points: Vec<Sample> = view.week.iter().filter(|s| s.at_ms >= from).copied().collect();
+    let points: Vec<Sample> = view
+        .week
+        .iter()
+        .filter(|s| s.at_ms >= from)
+        .copied()
+        .collect();
     let u = &view.salinity_use;
     let limits = [u.safe[1], u.caution[1]];
     let top = points
@@ -432,10 +456,21 @@ fn Chart(view: SalinityView, span_ms: i64, id: &'static str) -> impl IntoView {
         .filter(|i| i % 2 == 0 || label_every == 1)
         .map(|i| {
             let t = from + (to - from) * i / 4;
-            (x(t), if span_ms <= 86_400_000 { clock(t) } else { day(t) })
+            (
+                x(t),
+                if span_ms <= 86_400_000 {
+                    clock(t)
+                } else {
+                    day(t)
+                },
+            )
         })
         .collect();
-    let aria = locale.t(if span_ms <= 86_400_000 { "trend-24h" } else { "trend-7d" });
+    let aria = locale.t(if span_ms <= 86_400_000 {
+        "trend-24h"
+    } else {
+        "trend-7d"
+    });
     view! {
         <svg class="chart" id=id viewBox=format!("0 0 {W} {H}") role="img" aria-label=aria
             data-points=point_count data-gaps=gap_count>
