@@ -12,6 +12,8 @@
 //!   tide: the principal lunar and solar semi-diurnal (M2 12.42 h, S2 12 h, whose beat is the
 //!   14.8-day spring–neap cycle) and diurnal (K1 23.93 h, O1 25.82 h — the diurnal inequality
 //!   between the two daily highs) constituents;
+//!   and what no tide table foresees (see [`unforeseen`]): the river's flow swinging the level
+//!   over days, and the shallow-water overtide;
 //! - pH near 7.3, falling a little with the salt tide; water temperature near 28.5 °C with a
 //!   daily cycle.
 //!
@@ -74,11 +76,25 @@ pub fn tide(t_ms: i64) -> f64 {
         .sum()
 }
 
+/// The river's flow and the weather, which no tide table knows: a slow swing of the salt
+/// level over days (periods of 3.7 and 9.3 days, ±20 % together) and the shallow-water
+/// overtide M4 (6.21 h). The forecast does not fit these, as it cannot know a real river's.
+pub fn unforeseen(t_ms: i64) -> (f64, f64) {
+    let days = t_ms as f64 / DAY_MS as f64;
+    let hours = t_ms as f64 / HOUR_MS as f64;
+    let flow = 1.0 + 0.12 * (TAU * days / 3.7).sin() + 0.08 * (TAU * days / 9.3 + 1.0).sin();
+    let overtide = 0.05 * (TAU * hours / 6.2103 + 4.0).sin();
+    (flow, overtide)
+}
+
 /// The modelled (undisturbed) value of `parameter` at `km_from_mouth` at `t_ms`.
 pub fn value_at(km_from_mouth: f64, parameter: &str, t_ms: i64) -> Option<f64> {
     let hours = t_ms as f64 / HOUR_MS as f64;
+    let (flow, overtide) = unforeseen(t_ms);
     let value = match parameter {
-        "salinity" => base_salinity(km_from_mouth) * season(t_ms) * (1.0 + tide(t_ms)),
+        "salinity" => {
+            base_salinity(km_from_mouth) * season(t_ms) * flow * (1.0 + tide(t_ms) + overtide)
+        }
         "ph" => 7.3 - 0.2 * tide(t_ms),
         "water_temperature" => 28.5 + 1.2 * (TAU * (hours - 9.0) / 24.0).sin(),
         _ => return None,
@@ -209,6 +225,91 @@ pub async fn insert_history(
         }
     }
     Ok(stored)
+}
+
+/// How the fresh-water forecast did on the simulated series (see [`back_test_forecast`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastScore {
+    /// Share of the 48-hour slots whose "inside the safe range or not" was foreseen rightly.
+    pub hit_rate: f64,
+    /// Share of the slots truly inside the range that a window foresaw.
+    pub fresh_found: f64,
+    /// Forecasts scored.
+    pub forecasts: usize,
+}
+
+/// Back-tests `citizen_core::salinity::forecast` on the simulated salinity of a station at
+/// `km_from_mouth` (with its gaps, spikes and all): from `start_ms`, after a week of history,
+/// a forecast each day at 12:00 Vietnam time for every safe range in `ranges`, scored on the
+/// 48 hours that follow. Only forecasts whose 48 hours hold both fresh and salty slots (5–95 %
+/// fresh) count: elsewhere "always" or "never" is trivially right. `drop_share` of the 6-hour
+/// blocks are removed first (0.0 to 1.0), as a replay with gaps.
+pub fn back_test_forecast(
+    km_from_mouth: f64,
+    start_ms: i64,
+    days: i64,
+    ranges: &[[f64; 2]],
+    drop_share: f64,
+) -> ForecastScore {
+    use citizen_core::salinity::{Sample, back_test};
+    let station = SimStation {
+        station_id: "back-test".into(),
+        km_from_mouth,
+        datastreams: vec![("salinity".into(), 1)],
+        feature_id: 1,
+    };
+    let end = start_ms + (days + 9) * DAY_MS;
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut dropped = std::collections::HashSet::new();
+    for block in 0..((end - start_ms) / (6 * HOUR_MS)) {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        if ((seed >> 33) as f64 / (1u64 << 31) as f64) < drop_share {
+            dropped.insert(block);
+        }
+    }
+    let series: Vec<Sample> = observations(&station, start_ms, end, end)
+        .into_iter()
+        .filter(|o| !dropped.contains(&((o.phenomenon_time_ms - start_ms) / (6 * HOUR_MS))))
+        .map(|o| Sample {
+            at_ms: o.phenomenon_time_ms,
+            value: o.result,
+        })
+        .collect();
+    // The truth: the undisturbed model every 10 minutes (what a working probe would read).
+    let truth = |from: i64| -> Vec<Sample> {
+        (1..=(2 * DAY_MS / STEP_MS))
+            .filter_map(|i| {
+                let t = from + i * STEP_MS;
+                value_at(km_from_mouth, "salinity", t).map(|value| Sample { at_ms: t, value })
+            })
+            .collect()
+    };
+    let (mut hits, mut found, mut n) = (0.0, 0.0, 0);
+    let first_noon = start_ms - start_ms.rem_euclid(DAY_MS) + 5 * HOUR_MS + 7 * DAY_MS;
+    for d in 0..days {
+        let at = first_noon + d * DAY_MS;
+        let ahead = truth(at);
+        for range in ranges {
+            let fresh = ahead.iter().filter(|s| s.value >= range[0] && s.value < range[1]).count();
+            let share = fresh as f64 / ahead.len() as f64;
+            if !(0.05..=0.95).contains(&share) {
+                continue;
+            }
+            let past: Vec<Sample> = series.iter().filter(|s| s.at_ms <= at).copied().collect();
+            let mut scored = past;
+            scored.extend(ahead.iter().copied());
+            if let Some(score) = back_test(&scored, at, *range) {
+                hits += score.hit_rate;
+                found += score.fresh_found;
+                n += 1;
+            }
+        }
+    }
+    ForecastScore {
+        hit_rate: if n == 0 { 0.0 } else { hits / n as f64 },
+        fresh_found: if n == 0 { 0.0 } else { found / n as f64 },
+        forecasts: n,
+    }
 }
 
 /// How the simulator runs.
@@ -462,6 +563,24 @@ mod tests {
             (highs[0] - highs[1]).abs() > 0.02,
             "diurnal inequality: {highs:?}"
         );
+    }
+
+    #[test]
+    fn the_forecast_back_tests_well_on_the_simulated_feed_with_and_without_gaps() {
+        let guide: citizen_core::salinity::SalinityGuide = serde_json::from_str(include_str!(
+            "../../assets/cities/my-tho/salinity.json"
+        ))
+        .expect("guide");
+        let ranges: Vec<[f64; 2]> = guide.uses.iter().map(|u| u.safe).collect();
+        for (km, drop) in [(46.0, 0.0), (44.0, 0.0), (46.0, 0.2), (44.0, 0.3)] {
+            let score = back_test_forecast(km, FEB_15_2023 - 20 * DAY_MS, 20, &ranges, drop);
+            eprintln!("{km} km, {drop} dropped: {score:?}");
+            assert!(score.forecasts >= 10, "{km} km: {score:?}");
+            assert!(
+                score.hit_rate >= 0.85,
+                "{km} km, {drop} of the blocks dropped: {score:?}"
+            );
+        }
     }
 
     #[test]
