@@ -262,7 +262,9 @@ pub fn back_test_forecast(
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut dropped = std::collections::HashSet::new();
     for block in 0..((end - start_ms) / (6 * HOUR_MS)) {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         if ((seed >> 33) as f64 / (1u64 << 31) as f64) < drop_share {
             dropped.insert(block);
         }
@@ -290,7 +292,10 @@ pub fn back_test_forecast(
         let at = first_noon + d * DAY_MS;
         let ahead = truth(at);
         for range in ranges {
-            let fresh = ahead.iter().filter(|s| s.value >= range[0] && s.value < range[1]).count();
+            let fresh = ahead
+                .iter()
+                .filter(|s| s.value >= range[0] && s.value < range[1])
+                .count();
             let share = fresh as f64 / ahead.len() as f64;
             if !(0.05..=0.95).contains(&share) {
                 continue;
@@ -567,10 +572,9 @@ mod tests {
 
     #[test]
     fn the_forecast_back_tests_well_on_the_simulated_feed_with_and_without_gaps() {
-        let guide: citizen_core::salinity::SalinityGuide = serde_json::from_str(include_str!(
-            "../../assets/cities/my-tho/salinity.json"
-        ))
-        .expect("guide");
+        let guide: citizen_core::salinity::SalinityGuide =
+            serde_json::from_str(include_str!("../../assets/cities/my-tho/salinity.json"))
+                .expect("guide");
         let ranges: Vec<[f64; 2]> = guide.uses.iter().map(|u| u.safe).collect();
         for (km, drop) in [(46.0, 0.0), (44.0, 0.0), (46.0, 0.2), (44.0, 0.3)] {
             let score = back_test_forecast(km, FEB_15_2023 - 20 * DAY_MS, 20, &ranges, drop);

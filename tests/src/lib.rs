@@ -15,6 +15,7 @@ pub mod a11y;
 pub mod load;
 pub mod photos;
 pub mod proxy;
+pub mod sensors;
 pub mod stress;
 
 /// The workspace root.

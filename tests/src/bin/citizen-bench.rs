@@ -14,7 +14,7 @@ use sha2::Digest as _;
 const PROFILE: &str = "release";
 
 /// Runs every section, or only those named on the command line (`feed`, `photo`, `reports`,
-/// `resume`, `app`, `map`, `scale`, `basemap`, `postgres`, `load`).
+/// `resume`, `app`, `map`, `scale`, `basemap`, `postgres`, `load`, `sensorthings`).
 #[tokio::main]
 async fn main() -> Result<()> {
     let chosen: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +35,9 @@ async fn main() -> Result<()> {
     }
     if wanted("postgres") {
         feed_on_postgres().await?;
+    }
+    if wanted("sensorthings") {
+        sensorthings(&gateway, tmp.path()).await?;
     }
     if wanted("load") {
         load_runs(tmp.path()).await?;
@@ -420,6 +423,24 @@ async fn throughput(
         bytes as f64 / all.len() as f64 / 1024.0,
     );
     Ok(())
+}
+
+/// The gateway as a sensor hub, on SQLite and on PostgreSQL (one instance, durable cluster):
+/// writes and reads per second; then 1 000 stations at scale; then the forecast's back-test.
+async fn sensorthings(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()> {
+    let store = citizen_server::Store::open(&gateway.database_url).await?;
+    let station = citizen_e2e::sensors::station(&store, "station-my-tho").await?;
+    citizen_e2e::sensors::writes("SQLite", &gateway.url(), &station).await?;
+    let cluster = citizen_testdb::Cluster::start(citizen_testdb::Durability::Durable)?;
+    let database = cluster.create_database("sensors")?;
+    let pack = citizen_e2e::root().join("assets/cities/my-tho");
+    let pg = GatewayProcess::start_on(PROFILE, &database, free_port()?, 1, &pack)?;
+    let pg_store = citizen_server::Store::open(&database).await?;
+    let pg_station = citizen_e2e::sensors::station(&pg_store, "station-my-tho").await?;
+    citizen_e2e::sensors::writes("PostgreSQL", &pg.url(), &pg_station).await?;
+    drop(pg);
+    citizen_e2e::sensors::at_scale(dir, PROFILE).await?;
+    citizen_e2e::sensors::forecast_back_test()
 }
 
 /// The feed's throughput on PostgreSQL (a durable cluster: PostgreSQL's default settings) with
