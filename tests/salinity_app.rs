@@ -176,6 +176,24 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     let shots = root().join("target/e2e");
     std::fs::create_dir_all(&shots)?;
     std::fs::write(shots.join("salinity-verdict.png"), app.screenshot().await?)?;
+    // The charts: a day with a week's forecast under them.
+    app.execute(
+        "document.querySelector('#salinity-forecast').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    let points: usize = eventually(Duration::from_secs(10), "the 7-day chart", || async {
+        Ok(attr(&app, "#chart-7d", "data-points")
+            .await?
+            .and_then(|p| p.parse().ok())
+            .filter(|p: &usize| *p > 500))
+    })
+    .await?;
+    assert!(points > 500, "a week of readings drawn");
+    let windows = app.find_all(Locator::Css("#salinity-forecast .window")).await?.len();
+    assert!(windows > 0, "fresh-water windows are foreseen from the week");
+    std::fs::write(shots.join("salinity-trend.png"), app.screenshot().await?)?;
+    app.execute("window.scrollTo(0, 0);", vec![]).await?;
 
     // Subscribed: into "do not pump" alerts once, however long it stays there.
     click(&app, "#salinity-alert").await?;

@@ -365,6 +365,24 @@ async fn the_newest_of_every_datastream_comes_from_the_latest_table_and_agrees_w
                 .expect("json")
         }
     };
+    // A request reads at most its budget of entities and queries, then is refused.
+    let reader = citizen_server::sta::read::Reader {
+        store: &gw.app_store,
+        base: "http://test/sta/v1.1".into(),
+        points: Default::default(),
+        now_ms: now,
+        budget: std::sync::atomic::AtomicUsize::new(50),
+    };
+    let set = citizen_server::sta::model::Set::Observations;
+    let options = citizen_server::sta::query::Options::from_query(set, Some("$top=100"))
+        .expect("options");
+    match reader.page(set, &Default::default(), &options).await {
+        Err(citizen_server::sta::StaError::BadRequest { message, .. }) => {
+            assert!(message.contains("smaller $top"), "{message}");
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("a page of 100 read within a budget of 50"),
+    }
     // The first reads the latest table; the filter makes the second read the history.
     let latest = get("$expand=Observations($top=1;$orderby=phenomenonTime%20desc)").await;
     let history =

@@ -336,6 +336,7 @@ pub async fn get(
         base: base_url(&state, &headers),
         points: spatial_points(&state, query.as_deref()).await?,
         now_ms: crate::now_ms(),
+        budget: std::sync::atomic::AtomicUsize::new(read::MAX_WORK),
     };
     let (target, tail) = resolve(&reader, &path).await?;
     let set = match &target {

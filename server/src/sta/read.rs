@@ -24,6 +24,31 @@ pub struct Reader<'a> {
     pub base: String,
     pub points: Points,
     pub now_ms: i64,
+    /// Rows and queries this request may still cost (see [`MAX_WORK`]).
+    pub budget: std::sync::atomic::AtomicUsize,
+}
+
+/// The most entities plus queries one request may read: nested expansions multiply (10 000
+/// Observations, each expanding a Datastream with 10 000 Observations…), so the work of one
+/// request is bounded and a larger one is refused, naming what to ask instead.
+pub const MAX_WORK: usize = 200_000;
+
+impl Reader<'_> {
+    /// Spends `n` of the request's budget.
+    fn spend(&self, n: usize) -> Result<(), StaError> {
+        use std::sync::atomic::Ordering;
+        let left = self.budget.load(Ordering::Relaxed);
+        if n > left {
+            return Err(StaError::bad(
+                "$expand",
+                format!(
+                    "the answer would read more than {MAX_WORK} entities; ask with a smaller $top, in the request or inside $expand"
+                ),
+            ));
+        }
+        self.budget.store(left - n, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// A condition on the entities of a collection, as SQL on alias `e` and its parameters.
@@ -257,10 +282,12 @@ impl Reader<'_> {
             }
             sql.push_str(&format!(" OFFSET {skip}"));
         }
+        self.spend(1)?;
         let rows = bind_all(sqlx::query(&sql), &tr.params)
             .fetch_all(self.store.pool())
             .await
             .map_err(StaError::database)?;
+        self.spend(rows.len())?;
         rows.iter()
             .map(|row| decode(set, row, &sources, key_start, &keys))
             .collect()
