@@ -124,18 +124,8 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     citizen_server::simulate::insert_history(&store, now - 8 * 86_400_000, now - 3_600_000, now)
         .await?;
     let station = "station-my-tho";
-    let token = store
-        .create_station_token(station, "e2e", now)
-        .await?
-        .context("the station")?;
-    let datastream = store
-        .station_entities()
-        .await?
-        .into_iter()
-        .find(|s| s.station_id == station)
-        .and_then(|s| s.datastreams.into_iter().find(|d| d.0 == "salinity"))
-        .context("a salinity datastream")?
-        .1;
+    let citizen_e2e::sensors::Station { token, datastream } =
+        citizen_e2e::sensors::station(&store, station).await?;
     let logger = Logger {
         last: std::sync::Mutex::new(0),
         http: reqwest::Client::new(),
@@ -190,8 +180,14 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     })
     .await?;
     assert!(points > 500, "a week of readings drawn");
-    let windows = app.find_all(Locator::Css("#salinity-forecast .window")).await?.len();
-    assert!(windows > 0, "fresh-water windows are foreseen from the week");
+    let windows = app
+        .find_all(Locator::Css("#salinity-forecast .window"))
+        .await?
+        .len();
+    assert!(
+        windows > 0,
+        "fresh-water windows are foreseen from the week"
+    );
     std::fs::write(shots.join("salinity-trend.png"), app.screenshot().await?)?;
     app.execute("window.scrollTo(0, 0);", vec![]).await?;
 

@@ -151,6 +151,33 @@ fn feed_page_sql(backend: Backend) -> String {
     )
 }
 
+/// A pool on the SQLite database at `url` (made when missing, unless the URL says a mode),
+/// each connection in WAL mode.
+async fn sqlite_pool(options: AnyPoolOptions, url: &str) -> Result<AnyPool, sqlx::Error> {
+    let url = if url.contains("mode=") {
+        url.to_owned()
+    } else {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    };
+    options
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL: readers never wait for the writer; NORMAL is durable at each
+                // checkpoint and never corrupts; a writer waits for another up to 5 s
+                // instead of failing at once.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+}
+
 /// Which database engine holds the gateway's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -203,6 +230,10 @@ impl Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run: on SQLite a pool of one connection, so writers queue in
+    /// order here instead of meeting SQLite's busy lock and sleeping in its backoff (which
+    /// made a burst of single observations wait up to 80 ms); on PostgreSQL `pool` itself.
+    writer: AnyPool,
     backend: Backend,
     /// [`feed_page_sql`] for this backend.
     feed_sql: std::sync::Arc<str>,
@@ -246,30 +277,7 @@ impl Store {
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = match backend {
-            Backend::Sqlite => {
-                let url = if url.contains("mode=") {
-                    url.to_owned()
-                } else {
-                    let sep = if url.contains('?') { '&' } else { '?' };
-                    format!("{url}{sep}mode=rwc")
-                };
-                options
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL: readers never wait for the writer; NORMAL is durable at
-                            // each checkpoint and never corrupts; a writer waits for another
-                            // up to 5 s instead of failing at once.
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
+            Backend::Sqlite => sqlite_pool(options, url).await?,
             Backend::Postgres => {
                 options
                     .after_connect(|conn, _| {
@@ -295,8 +303,18 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
+        let writer = match backend {
+            Backend::Sqlite => {
+                let one = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(ACQUIRE_TIMEOUT);
+                sqlite_pool(one, url).await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
         Ok(Store {
             pool,
+            writer,
             backend,
             feed_sql: feed_page_sql(backend).into(),
         })
@@ -317,7 +335,7 @@ impl Store {
     /// order (a reader cannot see position n+1 while n is still to commit).
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT last FROM feed_seq WHERE id = 1 FOR UPDATE")
@@ -332,7 +350,7 @@ impl Store {
     /// feed, so it does not wait for feed writers on PostgreSQL.
     async fn begin_rows(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
     }

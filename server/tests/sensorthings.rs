@@ -374,8 +374,8 @@ async fn the_newest_of_every_datastream_comes_from_the_latest_table_and_agrees_w
         budget: std::sync::atomic::AtomicUsize::new(50),
     };
     let set = citizen_server::sta::model::Set::Observations;
-    let options = citizen_server::sta::query::Options::from_query(set, Some("$top=100"))
-        .expect("options");
+    let options =
+        citizen_server::sta::query::Options::from_query(set, Some("$top=100")).expect("options");
     match reader.page(set, &Default::default(), &options).await {
         Err(citizen_server::sta::StaError::BadRequest { message, .. }) => {
             assert!(message.contains("smaller $top"), "{message}");

@@ -87,7 +87,7 @@ pub async fn writes(label: &str, url: &str, s: &Station) -> Result<()> {
     let (requests, _, lat) = hammer(8, duration, move |c, n| {
         let (http, url, token) = (h1.clone(), url1.clone(), token1.clone());
         async move {
-            let t = base + (c as i64 * 10_000_000 + n as i64) * 1_000;
+            let t = base + (c as i64 * 2_592_000 + n as i64) * 1_000;
             let body = json!({"phenomenonTime": citizen_server::sta::time::format_instant(t), "result": 1.5, "Datastream": {"@iot.id": ds}});
             let r = http
                 .post(format!("{url}/sta/v1.1/Observations"))
@@ -109,7 +109,8 @@ pub async fn writes(label: &str, url: &str, s: &Station) -> Result<()> {
         percentile(&lat, 0.99).as_secs_f64() * 1e3
     );
     const BATCH: usize = 1_000;
-    let base = citizen_server::now_ms() - 200 * DAY_MS;
+    // Half a day after a band of the single POSTs starts, so the two never meet.
+    let base = citizen_server::now_ms() - 150 * DAY_MS + DAY_MS / 2;
     let (url2, token2) = (url.to_owned(), s.token.clone());
     let h2 = http.clone();
     let (_, items, lat) = hammer(4, duration, move |c, n| {
@@ -117,7 +118,7 @@ pub async fn writes(label: &str, url: &str, s: &Station) -> Result<()> {
         async move {
             let rows: Vec<Value> = (0..BATCH)
                 .map(|i| {
-                    let t = base + ((c * 10_000_000 + n * BATCH + i) as i64) * 1_000;
+                    let t = base + ((c * 2_592_000 + n * BATCH + i) as i64) * 1_000;
                     json!([citizen_server::sta::time::format_instant(t), 2.0])
                 })
                 .collect();

@@ -286,6 +286,9 @@ impl Set {
     }
 }
 
+/// The columns behind properties that may be NULL (every other one is `NOT NULL`).
+pub const NULLABLE: &[&str] = &["result_time_ms", "parameters"];
+
 /// The conformance classes this service claims (OGC 18-088 Annex A), as listed in the service
 /// root's `serverSettings`.
 pub const CONFORMANCE: &[&str] = &[

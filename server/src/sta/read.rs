@@ -241,11 +241,14 @@ impl Reader<'_> {
         }
         // Sort keys: the requested ones, then the id (unique), so the order is total.
         let mut keys: Vec<(String, KeyKind, bool)> = Vec::new();
+        let mut never_null: Vec<bool> = Vec::new();
         for (e, descending) in &options.orderby {
-            let (sql, kind) = tr.order_key(set, "e", e)?;
+            let (sql, kind, not_null) = tr.order_key(set, "e", e)?;
             keys.push((sql, kind, *descending));
+            never_null.push(not_null);
         }
         keys.push(("e.id".into(), KeyKind::Int, false));
+        never_null.push(true);
         if let Some(token) = &options.skiptoken {
             conditions.push(after_key(&mut tr, &keys, token)?);
         }
@@ -254,14 +257,16 @@ impl Reader<'_> {
         columns.extend(sources.iter().map(|c| format!("e.{c}")));
         let key_start = columns.len();
         columns.extend(keys.iter().map(|(sql, _, _)| sql.clone()));
+        // NULLs sort first (§9.3.3.1); a key that is never NULL needs no clause, which lets
+        // PostgreSQL read it from an index.
         let order: Vec<String> = keys
             .iter()
-            .map(|(sql, _, desc)| {
-                if *desc {
-                    format!("{sql} DESC NULLS LAST")
-                } else {
-                    format!("{sql} ASC NULLS FIRST")
-                }
+            .zip(&never_null)
+            .map(|((sql, _, desc), not_null)| match (desc, not_null) {
+                (true, true) => format!("{sql} DESC"),
+                (false, true) => format!("{sql} ASC"),
+                (true, false) => format!("{sql} DESC NULLS LAST"),
+                (false, false) => format!("{sql} ASC NULLS FIRST"),
             })
             .collect();
         let mut sql = format!(

@@ -144,8 +144,17 @@ impl<'a> Translator<'a> {
         set: Set,
         t: &str,
         e: &Expr,
-    ) -> Result<(String, KeyKind), StaError> {
+    ) -> Result<(String, KeyKind, bool), StaError> {
         let v = self.expr(set, t, e).map_err(|e| e.on("$orderby"))?;
+        // A column that is never NULL: ordered without a NULLS clause, so PostgreSQL can
+        // read it from an index in either direction.
+        let never_null = v.sql == format!("{t}.id")
+            || set.properties().iter().any(|p| {
+                !p.column.is_empty()
+                    && !super::model::NULLABLE.contains(&p.column)
+                    && v.sql == format!("{t}.{}", p.column)
+            })
+            || v.sql == format!("{t}.result");
         if v.many.is_some() {
             return Err(StaError::bad(
                 "$orderby",
@@ -168,7 +177,7 @@ impl<'a> Translator<'a> {
                 ));
             }
         };
-        Ok((v.sql, kind))
+        Ok((v.sql, kind, never_null))
     }
 
     fn expr(&mut self, set: Set, t: &str, e: &Expr) -> Result<Value, StaError> {

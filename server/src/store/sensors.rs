@@ -378,6 +378,41 @@ async fn child_of(
     or_next_id(tx, found, table).await
 }
 
+/// A Location or a FeatureOfInterest: a GeoJSON point of a Thing.
+struct PointEntity {
+    id: i64,
+    thing: i64,
+    name: String,
+    description: String,
+    lon: f64,
+    lat: f64,
+    properties: String,
+}
+
+/// Writes `p` into `table` (`sta_locations` or `sta_features`, which share their columns).
+async fn upsert_point(
+    tx: &mut Transaction<'_, Any>,
+    table: &str,
+    p: &PointEntity,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, thing_id, name, description, encoding_type, longitude, latitude, properties) \
+         VALUES ($1, $2, $3, $4, 'application/geo+json', $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
+         name = excluded.name, description = excluded.description, longitude = excluded.longitude, \
+         latitude = excluded.latitude, properties = excluded.properties"
+    ))
+    .bind(p.id)
+    .bind(p.thing)
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(p.lon)
+    .bind(p.lat)
+    .bind(&p.properties)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn import_station(tx: &mut Transaction<'_, Any>, s: &Station) -> Result<(), StoreError> {
     let since_ms =
         Date::parse_iso(&s.in_service_since).map_or(0, |d| d.start_ms(VIETNAM_OFFSET_MINUTES));
@@ -417,21 +452,16 @@ async fn import_station(tx: &mut Transaction<'_, Any>, s: &Station) -> Result<()
     let (lon, lat) = (s.position.lon, s.position.lat);
     let address = json!({ "address": s.address }).to_string();
     let location = child_of(tx, "sta_locations", thing).await?;
-    sqlx::query(
-        "INSERT INTO sta_locations (id, thing_id, name, description, encoding_type, longitude, latitude, properties) \
-         VALUES ($1, $2, $3, $4, 'application/geo+json', $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
-         name = excluded.name, description = excluded.description, longitude = excluded.longitude, \
-         latitude = excluded.latitude, properties = excluded.properties",
-    )
-    .bind(location)
-    .bind(thing)
-    .bind(&s.address.street)
-    .bind(format!("{}, {}", s.address.ward, s.address.province))
-    .bind(lon)
-    .bind(lat)
-    .bind(&address)
-    .execute(&mut **tx)
-    .await?;
+    let place = PointEntity {
+        id: location,
+        thing,
+        name: s.address.street.clone(),
+        description: format!("{}, {}", s.address.ward, s.address.province),
+        lon,
+        lat,
+        properties: address,
+    };
+    upsert_point(tx, "sta_locations", &place).await?;
     let historical = child_of(tx, "sta_historical_locations", thing).await?;
     sqlx::query(
         "INSERT INTO sta_historical_locations (id, thing_id, location_id, time_ms) \
@@ -445,21 +475,16 @@ async fn import_station(tx: &mut Transaction<'_, Any>, s: &Station) -> Result<()
     .execute(&mut **tx)
     .await?;
     let feature = child_of(tx, "sta_features", thing).await?;
-    sqlx::query(
-        "INSERT INTO sta_features (id, thing_id, name, description, encoding_type, longitude, latitude, properties) \
-         VALUES ($1, $2, $3, $4, 'application/geo+json', $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
-         name = excluded.name, description = excluded.description, longitude = excluded.longitude, \
-         latitude = excluded.latitude, properties = excluded.properties",
-    )
-    .bind(feature)
-    .bind(thing)
-    .bind(format!("{} at {}", s.river.vi, s.name.vi))
-    .bind(format!("Water of the {} sampled at {}", s.river.en, s.name.en))
-    .bind(lon)
-    .bind(lat)
-    .bind(json!({ "river": s.river }).to_string())
-    .execute(&mut **tx)
-    .await?;
+    let water = PointEntity {
+        id: feature,
+        thing,
+        name: format!("{} at {}", s.river.vi, s.name.vi),
+        description: format!("Water of the {} sampled at {}", s.river.en, s.name.en),
+        lon,
+        lat,
+        properties: json!({ "river": s.river }).to_string(),
+    };
+    upsert_point(tx, "sta_features", &water).await?;
     for p in &s.parameters {
         let found = sqlx::query_scalar("SELECT id FROM sta_observed_properties WHERE code = $1")
             .bind(&p.code)
