@@ -59,6 +59,8 @@ pub struct AppState {
     /// then, so a graceful shutdown does not wait for them forever.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Station tokens and Datastream limits recently read (see [`sta::create::Cache`]).
+    pub sta_cache: Arc<sta::create::Cache>,
 }
 
 impl AppState {
@@ -156,6 +158,7 @@ impl Application {
             pack: Arc::new(pack),
             public_url,
             public_url_configured: config.public_url.is_some(),
+            sta_cache: Arc::default(),
             street_pack,
         };
         let router = routes::router()

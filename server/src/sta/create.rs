@@ -35,6 +35,43 @@ pub const MAX_BODY: usize = 4 << 20;
 /// The largest `parameters` object kept, in bytes of JSON.
 const MAX_PARAMETERS: usize = 4096;
 
+/// How long a station's token and a Datastream's limits are remembered by an instance: a
+/// revoked token, or limits changed by a new city pack, take effect within this time.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// The most entries remembered of each kind (then all are forgotten).
+const CACHE_MAX: usize = 10_000;
+
+/// Station tokens (by their SHA-256) and Datastream limits recently read, so a logger's
+/// stream of single observations does not read them from the database each time.
+#[derive(Default)]
+pub struct Cache {
+    tokens: std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>,
+    limits: std::sync::Mutex<HashMap<i64, (DatastreamLimits, std::time::Instant)>>,
+}
+
+fn remembered<K: std::hash::Hash + Eq, V: Clone>(
+    map: &std::sync::Mutex<HashMap<K, (V, std::time::Instant)>>,
+    key: &K,
+) -> Option<V> {
+    let map = map.lock().ok()?;
+    map.get(key)
+        .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+        .map(|(v, _)| v.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &std::sync::Mutex<HashMap<K, (V, std::time::Instant)>>,
+    key: K,
+    value: V,
+) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key, (value, std::time::Instant::now()));
+    }
+}
+
 /// The station a request's token posts for (its Thing id).
 async fn station(state: &AppState, headers: &HeaderMap) -> Result<i64, StaError> {
     let value = headers
@@ -69,10 +106,21 @@ async fn station(state: &AppState, headers: &HeaderMap) -> Result<i64, StaError>
     if token.is_empty() || token.contains('\0') {
         return Err(StaError::Unauthorized("the token is empty".into()));
     }
+    let hash = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(token.as_bytes()))
+    };
+    if let Some(thing) = remembered(&state.sta_cache.tokens, &hash) {
+        return Ok(thing);
+    }
     match state.store.credential(&token).await? {
-        Some(c) if c.role == Role::Station => c
-            .thing_id
-            .ok_or_else(|| StaError::Forbidden("the token is for no station".into())),
+        Some(c) if c.role == Role::Station => {
+            let thing = c
+                .thing_id
+                .ok_or_else(|| StaError::Forbidden("the token is for no station".into()))?;
+            remember(&state.sta_cache.tokens, hash, thing);
+            Ok(thing)
+        }
         _ => Err(StaError::Unauthorized(
             "unknown token, or not a station's token".into(),
         )),
@@ -239,12 +287,19 @@ async fn limits_for(
     thing: i64,
     field: &str,
 ) -> Result<DatastreamLimits, StaError> {
-    let limits = state
-        .store
-        .datastream_limits(&[id])
-        .await?
-        .remove(&id)
-        .ok_or_else(|| StaError::bad(field, format!("Datastream {id} does not exist")))?;
+    let limits = match remembered(&state.sta_cache.limits, &id) {
+        Some(l) => l,
+        None => {
+            let l = state
+                .store
+                .datastream_limits(&[id])
+                .await?
+                .remove(&id)
+                .ok_or_else(|| StaError::bad(field, format!("Datastream {id} does not exist")))?;
+            remember(&state.sta_cache.limits, id, l.clone());
+            l
+        }
+    };
     if limits.thing_id != thing {
         return Err(StaError::Forbidden(format!(
             "the token is not for the station of Datastream {id}"

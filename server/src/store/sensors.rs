@@ -160,7 +160,6 @@ impl Store {
         batch: &[NewObservation],
         now_ms: i64,
     ) -> Result<Vec<Result<i64, ObservationConflict>>, StoreError> {
-        let mut results: Vec<Option<Result<i64, ObservationConflict>>> = vec![None; batch.len()];
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -170,92 +169,47 @@ impl Store {
                 serde_json::Number::from_f64(o.result).map_or("null".into(), |n| n.to_string())
             })
             .collect();
-        let mut tx = self.begin_write().await?;
-        // What is stored already, for the Datastreams and times of this batch.
-        let mut spans: HashMap<i64, (i64, i64)> = HashMap::new();
-        for o in batch {
-            let span = spans
-                .entry(o.datastream_id)
-                .or_insert((o.phenomenon_time_ms, o.phenomenon_time_ms));
-            span.0 = span.0.min(o.phenomenon_time_ms);
-            span.1 = span.1.max(o.phenomenon_time_ms);
-        }
-        // (datastream, time) → (id, result as served).
-        let mut known: HashMap<(i64, i64), (i64, String)> = HashMap::new();
-        for (datastream, (from, to)) in &spans {
-            let rows = sqlx::query(
-                "SELECT phenomenon_time_ms, id, result_json FROM observations \
-                 WHERE datastream_id = $1 AND phenomenon_time_ms >= $2 AND phenomenon_time_ms <= $3",
-            )
-            .bind(*datastream)
-            .bind(*from)
-            .bind(*to)
-            .fetch_all(&mut *tx)
-            .await?;
-            for row in rows {
-                known.insert(
-                    (*datastream, row.try_get(0)?),
-                    (row.try_get(1)?, row.try_get(2)?),
-                );
-            }
-        }
-        // Which inputs are new; a repeat inside the batch counts as stored by its first.
-        let mut new: Vec<usize> = Vec::new();
-        let mut first_in_batch: HashMap<(i64, i64), usize> = HashMap::new();
+        // The first input of each (Datastream, time); a repeat inside the batch is answered
+        // as its first.
+        let mut first_of: HashMap<(i64, i64), usize> = HashMap::new();
+        let mut unique: Vec<usize> = Vec::new();
         for (i, o) in batch.iter().enumerate() {
-            let key = (o.datastream_id, o.phenomenon_time_ms);
-            if let Some((id, stored)) = known.get(&key) {
-                results[i] = Some(if *stored == result_json[i] {
-                    Ok(*id)
-                } else {
-                    Err(ObservationConflict::OtherResult {
-                        datastream_id: o.datastream_id,
-                        existing: *id,
-                    })
+            first_of
+                .entry((o.datastream_id, o.phenomenon_time_ms))
+                .or_insert_with(|| {
+                    unique.push(i);
+                    i
                 });
-            } else if let Some(&first) = first_in_batch.get(&key) {
-                // Resolved once ids are handed out, below.
-                let _ = first;
-            } else {
-                first_in_batch.insert(key, i);
-                new.push(i);
-            }
         }
-        let ids = next_seqs(&mut tx, new.len()).await?;
-        let mut assigned: HashMap<(i64, i64), i64> = HashMap::new();
-        for (&i, id) in new.iter().zip(ids.clone()) {
-            let o = &batch[i];
-            assigned.insert((o.datastream_id, o.phenomenon_time_ms), id);
-            results[i] = Some(Ok(id));
-        }
-        for chunk in new.chunks(INSERT_ROWS) {
+        let mut tx = self.begin_write().await?;
+        // A position for each; those of observations already stored are left unused (a feed
+        // may skip positions).
+        let ids: Vec<i64> = next_seqs(&mut tx, unique.len()).await?.collect();
+        let mut inserted: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        for (chunk, chunk_ids) in unique.chunks(INSERT_ROWS).zip(ids.chunks(INSERT_ROWS)) {
             let mut sql = String::from(
                 "INSERT INTO observations (id, datastream_id, feature_id, phenomenon_time_ms, \
                  result_time_ms, result, result_json, parameters, simulated, received_at_ms) VALUES ",
             );
-            for (n, _) in chunk.iter().enumerate() {
+            for n in 0..chunk.len() {
                 let b = n * 9;
                 if n > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10
-                ));
+                sql.push('(');
+                for k in 2..=10 {
+                    sql.push_str(&format!("${}, ", b + k));
+                }
+                sql.push_str("$1)");
             }
-            let mut query = sqlx::query(&sql).bind(now_ms);
-            for &i in chunk {
+            sql.push_str(
+                " ON CONFLICT (datastream_id, phenomenon_time_ms) DO NOTHING RETURNING id",
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(now_ms);
+            for (&i, id) in chunk.iter().zip(chunk_ids) {
                 let o = &batch[i];
                 query = query
-                    .bind(assigned[&(o.datastream_id, o.phenomenon_time_ms)])
+                    .bind(*id)
                     .bind(o.datastream_id)
                     .bind(o.feature_id)
                     .bind(o.phenomenon_time_ms)
@@ -265,23 +219,38 @@ impl Store {
                     .bind(o.parameters.clone())
                     .bind(i64::from(o.simulated));
             }
-            query.execute(&mut *tx).await?;
+            inserted.extend(query.fetch_all(&mut *tx).await?);
         }
+        // Each unique input's outcome: its new id, or the stored observation it met.
+        let mut outcome: HashMap<(i64, i64), (i64, String)> = HashMap::new();
         // The newest and oldest new observation of each Datastream, for the latest table.
-        let mut extremes: HashMap<i64, (i64, i64, i64)> = HashMap::new(); // (latest id, latest t, first t)
-        for &i in &new {
+        let mut extremes: HashMap<i64, (i64, i64, i64)> = HashMap::new();
+        for (&i, id) in unique.iter().zip(&ids) {
             let o = &batch[i];
-            let id = assigned[&(o.datastream_id, o.phenomenon_time_ms)];
-            let e = extremes.entry(o.datastream_id).or_insert((
-                id,
-                o.phenomenon_time_ms,
-                o.phenomenon_time_ms,
-            ));
-            if o.phenomenon_time_ms > e.1 {
-                e.0 = id;
-                e.1 = o.phenomenon_time_ms;
+            let key = (o.datastream_id, o.phenomenon_time_ms);
+            if inserted.contains(id) {
+                outcome.insert(key, (*id, result_json[i].clone()));
+                let e = extremes.entry(o.datastream_id).or_insert((
+                    *id,
+                    o.phenomenon_time_ms,
+                    o.phenomenon_time_ms,
+                ));
+                if o.phenomenon_time_ms > e.1 {
+                    e.0 = *id;
+                    e.1 = o.phenomenon_time_ms;
+                }
+                e.2 = e.2.min(o.phenomenon_time_ms);
+            } else {
+                let row = sqlx::query(
+                    "SELECT id, result_json FROM observations \
+                     WHERE datastream_id = $1 AND phenomenon_time_ms = $2",
+                )
+                .bind(key.0)
+                .bind(key.1)
+                .fetch_one(&mut *tx)
+                .await?;
+                outcome.insert(key, (row.try_get(0)?, row.try_get(1)?));
             }
-            e.2 = e.2.min(o.phenomenon_time_ms);
         }
         for (datastream, (id, latest, first)) in extremes {
             sqlx::query(
@@ -303,24 +272,22 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        // Repeats inside the batch get their first's answer.
         Ok(batch
             .iter()
             .enumerate()
             .map(|(i, o)| {
-                results[i].clone().unwrap_or_else(|| {
-                    let key = (o.datastream_id, o.phenomenon_time_ms);
-                    let first = first_in_batch[&key];
-                    let id = assigned[&key];
-                    if result_json[first] == result_json[i] {
-                        Ok(id)
-                    } else {
-                        Err(ObservationConflict::OtherResult {
-                            datastream_id: o.datastream_id,
-                            existing: id,
-                        })
-                    }
-                })
+                let key = (o.datastream_id, o.phenomenon_time_ms);
+                match outcome.get(&key) {
+                    Some((id, stored)) if *stored == result_json[i] => Ok(*id),
+                    Some((id, _)) => Err(ObservationConflict::OtherResult {
+                        datastream_id: o.datastream_id,
+                        existing: *id,
+                    }),
+                    None => Err(ObservationConflict::OtherResult {
+                        datastream_id: o.datastream_id,
+                        existing: 0,
+                    }),
+                }
             })
             .collect())
     }
