@@ -171,7 +171,8 @@ impl GatewayProcess {
         Self::launch(profile, database_url, port, instances, pack, true)
     }
 
-    fn launch(
+    /// Like [`GatewayProcess::start_on`], choosing whether the first instance simulates.
+    pub fn launch(
         profile: &str,
         database_url: &str,
         port: u16,

@@ -261,7 +261,8 @@ pub async fn at_scale(dir: &Path, profile: &str) -> Result<()> {
         stored as f64 / began.elapsed().as_secs_f64()
     );
     store.pool().close().await;
-    let gateway = GatewayProcess::start_on(profile, &url, free_port()?, 1, &pack)?;
+    // No simulated loggers: the figures are of the readers alone.
+    let gateway = GatewayProcess::launch(profile, &url, free_port()?, 1, &pack, false)?;
     let http = reqwest::Client::new();
     let latest = format!(
         "{}/sta/v1.1/Datastreams?$top=1000&$select=id&$expand=Observations($top=1;$orderby=phenomenonTime%20desc;$select=result,phenomenonTime)",

@@ -434,7 +434,7 @@ async fn sensorthings(gateway: &GatewayProcess, dir: &std::path::Path) -> Result
     let cluster = citizen_testdb::Cluster::start(citizen_testdb::Durability::Durable)?;
     let database = cluster.create_database("sensors")?;
     let pack = citizen_e2e::root().join("assets/cities/my-tho");
-    let pg = GatewayProcess::start_on(PROFILE, &database, free_port()?, 1, &pack)?;
+    let pg = GatewayProcess::launch(PROFILE, &database, free_port()?, 1, &pack, false)?;
     let pg_store = citizen_server::Store::open(&database).await?;
     let pg_station = citizen_e2e::sensors::station(&pg_store, "station-my-tho").await?;
     citizen_e2e::sensors::writes("PostgreSQL", &pg.url(), &pg_station).await?;
