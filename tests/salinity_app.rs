@@ -180,6 +180,16 @@ async fn a_farmer_sees_a_posted_reading_its_verdict_alerts_and_staleness() -> Re
     })
     .await?;
     assert!(points > 500, "a week of readings drawn");
+    // As lines broken only at the gaps (a sensor gap every fifth night, the hour before the
+    // test's readings), not at every reading.
+    let segments = app
+        .find_all(Locator::Css("#chart-7d path.series"))
+        .await?
+        .len();
+    assert!(
+        (1..=10).contains(&segments),
+        "{segments} line segments for {points} readings"
+    );
     let windows = app
         .find_all(Locator::Css("#salinity-forecast .window"))
         .await?

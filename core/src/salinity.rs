@@ -729,8 +729,11 @@ pub struct SalinityView {
     /// The readings of the last 24 hours and 7 days, oldest first.
     pub day: Vec<Sample>,
     pub week: Vec<Sample>,
-    /// Stretches of the week without readings for longer than the stale limit.
+    /// Stretches of the week without readings for longer than `gap_ms`.
     pub gaps: Vec<(i64, i64)>,
+    /// How far apart two readings must be for the stretch between them to count as a gap:
+    /// the stale limit, or two and a half of the station's usual steps when that is longer.
+    pub gap_ms: i64,
     /// The highest reading of each of the last 7 local days: (day start, g/L).
     pub daily_max: Vec<(i64, f64)>,
     /// Against the reading nearest this time yesterday.
@@ -770,10 +773,14 @@ pub fn view(
             .collect()
     };
     let week = since(7 * DAY_MS);
-    let mut gaps = gaps(&week, stale_after_ms);
+    let mut steps: Vec<i64> = week.windows(2).map(|w| w[1].at_ms - w[0].at_ms).collect();
+    steps.sort_unstable();
+    let usual_step = steps.get(steps.len() / 2).copied().unwrap_or(0);
+    let gap_ms = stale_after_ms.max(usual_step * 5 / 2);
+    let mut gaps = gaps(&week, gap_ms);
     // The stretch from the newest reading to now, when it is longer than the limit.
     match latest {
-        Some(l) if now_ms - l.at_ms > stale_after_ms => gaps.push((l.at_ms, now_ms)),
+        Some(l) if now_ms - l.at_ms > gap_ms => gaps.push((l.at_ms, now_ms)),
         None => gaps.push((now_ms - 7 * DAY_MS, now_ms)),
         _ => {}
     }
@@ -793,6 +800,7 @@ pub fn view(
         daily_max: daily_maxima(&week, VIETNAM_OFFSET_MINUTES),
         week,
         gaps,
+        gap_ms,
         since_yesterday,
         forecast,
         subscribed,
@@ -1060,6 +1068,22 @@ mod tests {
             .collect();
         assert_eq!(forecast(&few, NOW, [0.0, 1.0]), None);
         assert_eq!(forecast(&[], NOW, [0.0, 1.0]), None);
+    }
+
+    #[test]
+    fn gaps_are_longer_than_the_stale_limit_or_the_usual_step() {
+        let g = guide();
+        let u = g.use_by_id("rice_sowing").expect("use");
+        // Every 10 minutes for two days, with a 3-hour hole; the stale limit is 20 s (a test's).
+        let series: Vec<Sample> = (0..288)
+            .filter(|i| !(100..118).contains(i))
+            .map(|i| sample(NOW - (287 - i) * 600_000, 0.5))
+            .collect();
+        let v = view("s", u, &series, NOW, 20_000, false, false);
+        assert_eq!(v.gap_ms, 25 * 60_000, "two and a half steps");
+        assert_eq!(v.gaps.len(), 1, "{:?}", v.gaps);
+        let v = view("s", u, &series, NOW, 4 * 3_600_000, false, false);
+        assert!(v.gaps.is_empty(), "a 3-hour hole is within a 4-hour limit");
     }
 
     #[test]

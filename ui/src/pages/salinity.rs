@@ -429,7 +429,7 @@ fn Chart(view: SalinityView, span_ms: i64, id: &'static str) -> impl IntoView {
     let mut current = String::new();
     let mut last_t: Option<i64> = None;
     for s in &points {
-        let broken = last_t.is_some_and(|t| s.at_ms - t > view.stale_after_ms);
+        let broken = last_t.is_some_and(|t| s.at_ms - t > view.gap_ms);
         if broken || current.is_empty() {
             if !current.is_empty() {
                 paths.push(std::mem::take(&mut current));
@@ -452,18 +452,23 @@ fn Chart(view: SalinityView, span_ms: i64, id: &'static str) -> impl IntoView {
     let gap_count = gaps.len().to_string();
     let point_count = points.len().to_string();
     let label_every = if span_ms <= 86_400_000 { 6 } else { 1 };
-    let ticks: Vec<(f64, String)> = (0..=4)
+    // Labels under the axis: the first starts at its tick, the last ends at it, the others
+    // are centred, so none is cut at the edges.
+    let ticks: Vec<(f64, String, &'static str)> = (0..=4)
         .filter(|i| i % 2 == 0 || label_every == 1)
         .map(|i| {
             let t = from + (to - from) * i / 4;
-            (
-                x(t),
-                if span_ms <= 86_400_000 {
-                    clock(t)
-                } else {
-                    day(t)
-                },
-            )
+            let anchor = match i {
+                0 => "start",
+                4 => "end",
+                _ => "middle",
+            };
+            let label = if span_ms <= 86_400_000 {
+                clock(t)
+            } else {
+                day(t)
+            };
+            (x(t), label, anchor)
         })
         .collect();
     let aria = locale.t(if span_ms <= 86_400_000 {
@@ -484,8 +489,8 @@ fn Chart(view: SalinityView, span_ms: i64, id: &'static str) -> impl IntoView {
                 <text class="tick" x="2" y=format!("{:.1}", y(l) + 3.0)>{number(l, 1, locale.lang())}</text>
             }).collect_view()}
             {paths.into_iter().map(|d| view! { <path class="series" d=d /> }).collect_view()}
-            {ticks.into_iter().map(|(tx, label)| view! {
-                <text class="tick" x=format!("{:.1}", tx - 12.0) y=format!("{:.1}", H - 4.0)>{label}</text>
+            {ticks.into_iter().map(|(tx, label, anchor)| view! {
+                <text class="tick" x=format!("{tx:.1}") y=format!("{:.1}", H - 4.0) text-anchor=anchor>{label}</text>
             }).collect_view()}
         </svg>
     }
