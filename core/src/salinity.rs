@@ -482,6 +482,10 @@ fn basis(t_ms: i64, origin_ms: i64) -> [f64; 10] {
 
 /// Solves the symmetric positive-definite system `a x = b` (Cholesky). Written here: ten
 /// unknowns once per forecast do not justify a linear-algebra crate in the app's WASM.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "a matrix factorisation reads best in the indices of its textbook form"
+)]
 fn solve_spd<const N: usize>(mut a: [[f64; N]; N], b: [f64; N]) -> Option<[f64; N]> {
     for j in 0..N {
         let mut d = a[j][j];
@@ -678,7 +682,7 @@ pub fn back_test(series: &[Sample], at_ms: i64, range: [f64; 2]) -> Option<BackT
     let predicted_fresh = |t: i64| {
         f.windows
             .iter()
-            .any(|w| t >= w.start_ms && t <= w.end_ms + 10 * 60_000 - 1)
+            .any(|w| t >= w.start_ms && t < w.end_ms + 10 * 60_000)
     };
     let mut right = 0;
     let (mut fresh, mut fresh_found) = (0, 0);

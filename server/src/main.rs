@@ -83,6 +83,10 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the variants are the subcommands' names: create-token, create-station-token, create-api-key"
+)]
 enum Admin {
     /// A token for a department's staff: its queue and status changes.
     CreateToken {

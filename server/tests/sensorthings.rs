@@ -91,6 +91,18 @@ fn iso(ms: i64) -> String {
     citizen_server::sta::time::format_instant(ms)
 }
 
+/// A bad request: what it is, method, path, token, body, the status expected and the field
+/// or words its error must name.
+type Case<'a> = (
+    &'a str,
+    reqwest::Method,
+    String,
+    Option<&'a str>,
+    Option<String>,
+    u16,
+    &'a str,
+);
+
 #[tokio::test]
 async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
     let gw = common::start().await;
@@ -126,8 +138,7 @@ async fn bad_input_is_refused_naming_the_problem_and_stores_nothing() {
     let deep_expand = "Things?$expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing))))))))))";
     use reqwest::Method as M;
     let mine = Some(sta.token.as_str());
-    // (what, method, path, token, body, status, the field or words the error must name)
-    let cases: Vec<(&str, M, String, Option<&str>, Option<String>, u16, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("not JSON", M::POST, "Observations".into(), mine, Some("{\"result\": ".into()), 400, "body"),
         ("NaN is not JSON", M::POST, "Observations".into(), mine, Some(obs(json!({})).replace("1.5", "NaN")), 400, "body"),
         ("an array for one observation", M::POST, "Observations".into(), mine, Some("[]".into()), 400, "body"),

@@ -502,11 +502,13 @@ async fn create_observations(
             &at("Datastream"),
             m.get("Datastream").unwrap_or(&Value::Null),
         )?;
-        if !limits_cache.contains_key(&datastream) {
-            let l = limits_for(&state, datastream, thing, &at("Datastream")).await?;
-            limits_cache.insert(datastream, l);
-        }
-        let limits = &limits_cache[&datastream];
+        let limits = match limits_cache.entry(datastream) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(limits_for(&state, datastream, thing, &at("Datastream")).await?)
+            }
+        };
+        let limits = &*limits;
         let Some(Value::Array(names)) = m.get("components") else {
             return Err(StaError::bad(at("components"), "must be an array of names"));
         };
