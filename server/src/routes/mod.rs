@@ -13,7 +13,7 @@ pub mod w3c_datetime;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::AppState;
 
@@ -44,9 +44,10 @@ pub fn router() -> Router<AppState> {
         .route(crate::sta::PREFIX, get(crate::sta::root))
         .route("/sta/v1.1/", get(crate::sta::root))
         .route(
-            "/sta/v1.1/{*path}",
-            get(crate::sta::get).post(crate::sta::create::post),
+            "/sta/v1.1/CreateObservations",
+            post(crate::sta::create::create_observations),
         )
+        .route("/sta/v1.1/{*path}", any(crate::sta::dispatch))
         .route("/open311/v2/services.json", get(open311::services))
         .route(
             "/open311/v2/services/{file}",

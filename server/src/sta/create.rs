@@ -333,22 +333,26 @@ pub async fn post(
     body: Bytes,
 ) -> Result<Response, StaError> {
     let path = path.trim_end_matches('/');
-    match path {
-        "Observations" => create_one(state, headers, None, body).await,
-        "CreateObservations" => create_observations(state, headers, body).await,
-        _ => {
-            let datastream = path
-                .strip_prefix("Datastreams(")
-                .and_then(|s| s.strip_suffix(")/Observations"))
-                .and_then(|s| s.trim_matches('\'').parse::<i64>().ok());
-            match datastream {
-                Some(id) => create_one(state, headers, Some(id), body).await,
-                None => Err(StaError::MethodNotAllowed(format!(
-                    "POST {path}: only Observations are created here (POST Observations, Datastreams(id)/Observations or CreateObservations); Things and their parts come from the city pack"
-                ))),
-            }
-        }
+    if path == "Observations" {
+        return create_one(state, headers, None, body).await;
     }
+    if let Some(key) = path
+        .strip_prefix("Datastreams(")
+        .and_then(|s| s.strip_suffix(")/Observations"))
+    {
+        return match key.trim_matches('\'').parse::<i64>() {
+            Ok(id) => create_one(state, headers, Some(id), body).await,
+            Err(_) => Err(StaError::NotFound(format!(
+                "Datastreams({key}) does not exist"
+            ))),
+        };
+    }
+    Err(StaError::MethodNotAllowed {
+        message: format!(
+            "POST {path}: only Observations are created here (POST Observations, Datastreams(id)/Observations or CreateObservations); Things and their parts come from the city pack"
+        ),
+        allow: super::allowed(path),
+    })
 }
 
 async fn create_one(
@@ -451,8 +455,8 @@ fn component(name: &str, at: &str) -> Result<Component, StaError> {
 /// `POST /sta/v1.1/CreateObservations`: observations of one or more Datastreams in the
 /// data-array format (§13.2). Answers 201 with, per row in order, the new Observation's
 /// self link or an error string naming the row and field.
-async fn create_observations(
-    state: AppState,
+pub async fn create_observations(
+    State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, StaError> {

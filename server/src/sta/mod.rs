@@ -51,8 +51,12 @@ pub enum StaError {
     Forbidden(String),
     #[error("{field}: {message}")]
     TooLarge { field: String, message: String },
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// The method is not served here; `allow` lists those that are (the `Allow` header).
+    #[error("{message}")]
+    MethodNotAllowed {
+        message: String,
+        allow: &'static str,
+    },
     #[error("database: {0}")]
     Database(#[from] StoreError),
 }
@@ -113,12 +117,21 @@ impl IntoResponse for StaError {
                 Some(field),
                 message,
             ),
-            StaError::MethodNotAllowed(m) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::InvalidInput,
-                None,
-                m,
-            ),
+            StaError::MethodNotAllowed { message, allow } => {
+                let mut response = (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    axum::Json(crate::error::ApiErrorBody {
+                        code: ErrorCode::InvalidInput,
+                        field: None,
+                        message,
+                    }),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                return response;
+            }
             StaError::Database(e) => {
                 return crate::error::ApiError::Internal(e).into_response();
             }
@@ -322,6 +335,58 @@ async fn resolve(reader: &Reader<'_>, path: &[Segment]) -> Result<(Target, Tail)
     Ok((target, Tail::None))
 }
 
+/// The methods a resource path serves: reading everywhere, creating only where
+/// Observations are created (`Observations`, `Datastreams(id)/Observations`).
+pub fn allowed(path: &str) -> &'static str {
+    let path = path.trim_end_matches('/');
+    let creates = path == "Observations"
+        || path
+            .strip_prefix("Datastreams(")
+            .and_then(|s| s.strip_suffix(")/Observations"))
+            .is_some_and(|key| !key.contains('/'));
+    if creates {
+        "GET, HEAD, OPTIONS, POST"
+    } else {
+        "GET, HEAD, OPTIONS"
+    }
+}
+
+/// `/sta/v1.1/…` with any method: GET and HEAD read, POST creates Observations where they
+/// are created, OPTIONS says which of these the path serves; anything else is 405 with the
+/// same `Allow`.
+pub async fn dispatch(
+    method: axum::http::Method,
+    state: State<AppState>,
+    uri: Uri,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, StaError> {
+    use axum::http::Method;
+    let path = uri
+        .path()
+        .strip_prefix(PREFIX)
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_owned();
+    let allow = allowed(&path);
+    match method {
+        Method::GET | Method::HEAD => get(state, uri, query, headers).await,
+        Method::POST => create::post(state, axum::extract::Path(path), headers, body).await,
+        Method::OPTIONS => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            Ok(response)
+        }
+        other => Err(StaError::MethodNotAllowed {
+            message: format!("{other} is not served here"),
+            allow,
+        }),
+    }
+}
+
 /// `GET /sta/v1.1/…`: any resource path.
 pub async fn get(
     State(state): State<AppState>,
@@ -451,4 +516,28 @@ async fn spatial_points(state: &AppState, query: Option<&str>) -> Result<sql::Po
         points.insert(set, rows);
     }
     Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn observations_are_created_where_the_spec_puts_them() {
+        for path in [
+            "Observations",
+            "Datastreams(3)/Observations",
+            "Datastreams(-1)/Observations/",
+        ] {
+            assert!(allowed(path).contains("POST"), "{path}");
+        }
+        for path in [
+            "Things",
+            "Datastreams(3)",
+            "Things(1)/Datastreams(3)/Observations",
+            "Sensors(1)/Datastreams",
+        ] {
+            assert!(!allowed(path).contains("POST"), "{path}");
+        }
+    }
 }

@@ -70,6 +70,7 @@ fn post_responses() -> Value {
         "400": error("A member is missing or wrong; `field` names it (in a data array, the row too)"),
         "401": error("No station token, or an unknown one"),
         "403": error("The token is not for the station of the Datastream"),
+        "404": error("No such Datastream in the path"),
         "413": error("Too many observations in one request"),
     })
 }
