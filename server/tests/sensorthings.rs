@@ -249,6 +249,30 @@ async fn a_data_array_stores_the_good_rows_and_names_each_bad_one() {
         "{answer}"
     );
     assert_eq!(sta.observations().await, 2, "the two good rows");
+    // Whole and decimal literals compare with the results alike on both engines (PostgreSQL
+    // once read a whole number bound against a DOUBLE PRECISION column as a tiny double).
+    for (filter, expected) in [
+        ("result%20gt%201", 2),
+        ("result%20lt%202", 2),
+        ("result%20gt%201.5", 1),
+        ("result%20ge%201.25%20and%20result%20le%201.25", 1),
+        ("result%20mul%202%20gt%203", 1),
+        (
+            "geo.distance(FeatureOfInterest/feature,%20geography'POINT(0%200)')%20lt%201",
+            0,
+        ),
+    ] {
+        let (status, body) = sta
+            .send(
+                reqwest::Method::GET,
+                &format!("Observations?$count=true&$top=0&$filter={filter}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{filter}: {body}");
+        assert_eq!(body["@iot.count"], expected, "{filter}: {body}");
+    }
     // Sent again (a logger retrying), nothing new is stored and the same links come back.
     let (_, again) = sta
         .send(

@@ -69,7 +69,24 @@ impl StaError {
         }
     }
 
+    /// A database error. One of SQL's data exceptions (SQLSTATE class 22: a number out of
+    /// range, a division the expression asked for …) comes from the values of the query, so
+    /// it is the request's: a 400 on `$filter` naming it, not a 500.
     pub fn database(e: sqlx::Error) -> StaError {
+        let data_exception = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code.starts_with("22"));
+        if data_exception {
+            return StaError::bad(
+                "$filter",
+                format!(
+                    "the expression cannot be computed: {}",
+                    e.as_database_error()
+                        .map_or_else(String::new, |d| d.message().to_owned())
+                ),
+            );
+        }
         StaError::Database(StoreError::Database(e))
     }
 

@@ -27,6 +27,8 @@ pub enum Param {
     Null,
 }
 
+const TEXT_CAST: &str = "TEXT";
+
 /// The points of the sets that have them (Locations, FeaturesOfInterest): (id, lon, lat).
 pub type Points = HashMap<Set, Vec<(i64, f64, f64)>>;
 
@@ -114,10 +116,23 @@ impl<'a> Translator<'a> {
         format!("x{}", self.next_alias)
     }
 
-    /// Binds `p`; returns its placeholder.
+    /// Binds `p`; returns its placeholder, cast to the parameter's own type. Without the
+    /// cast PostgreSQL takes a parameter's type from where it stands (an integer compared
+    /// with a DOUBLE PRECISION column is read as a double) while sqlx sends the bytes of the
+    /// bound type: `result gt 2` would compare with 1e-323.
     pub fn bind(&mut self, p: Param) -> String {
+        let cast = match p {
+            Param::Int(_) => Some("BIGINT"),
+            Param::Real(_) => Some("DOUBLE PRECISION"),
+            Param::Text(_) => Some(TEXT_CAST),
+            Param::Null => None,
+        };
         self.params.push(p);
-        format!("${}", self.params.len())
+        let n = self.params.len();
+        match cast {
+            Some(t) => format!("CAST(${n} AS {t})"),
+            None => format!("${n}"),
+        }
     }
 
     /// A `$filter` as a condition on the entity of `set` aliased `t`.
@@ -622,9 +637,11 @@ impl<'a> Translator<'a> {
         if *other != Ty::Time || v.ty != Ty::Text {
             return Ok(v);
         }
+        // A text literal's SQL is its placeholder, `CAST($n AS TEXT)`.
         let Some(Param::Text(text)) = v
             .sql
-            .strip_prefix('$')
+            .strip_prefix("CAST($")
+            .and_then(|rest| rest.strip_suffix(&format!(" AS {TEXT_CAST})")))
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|n| self.params.get(n - 1))
             .cloned()
