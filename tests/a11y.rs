@@ -432,7 +432,9 @@ async fn every_screen_is_usable_in_the_dark_scheme_with_reduced_motion() -> Resu
     if dark != serde_json::Value::Bool(true) {
         bail!("the dark scheme could not be switched on for the test");
     }
-    std::fs::write(root().join("target/e2e/dark.png"), app.screenshot().await?)?;
+    let shots = root().join("target/e2e");
+    std::fs::create_dir_all(&shots)?;
+    std::fs::write(shots.join("dark.png"), app.screenshot().await?)?;
     let reduced = app
         .execute(
             "return matchMedia('(prefers-reduced-motion: reduce)').matches;",
