@@ -268,6 +268,8 @@ pub struct Procedure {
     pub processing_days: u32,
     pub online_level: OnlineLevel,
     pub field: Localized,
+    /// The documents the procedure asks for, as the one-stop shop lists them.
+    pub documents: Vec<Localized>,
 }
 
 /// The files of a city pack, as text.
@@ -281,6 +283,9 @@ pub struct PackSources<'a> {
     pub categories: &'a str,
     pub procedures: &'a str,
     pub salinity: &'a str,
+    pub forms: &'a str,
+    pub wards: &'a str,
+    pub calendar: &'a str,
 }
 
 /// File names inside a city pack folder.
@@ -293,11 +298,14 @@ pub mod files {
     pub const CATEGORIES: &str = "categories.json";
     pub const PROCEDURES: &str = "procedures.json";
     pub const SALINITY: &str = "salinity.json";
+    pub const FORMS: &str = "forms.json";
+    pub const WARDS: &str = "wards.json";
+    pub const CALENDAR: &str = "calendar.json";
 }
 
 impl<'a> PackSources<'a> {
     /// Every file of a pack, in the order `from_texts` takes them.
-    pub const FILES: [&'static str; 8] = [
+    pub const FILES: [&'static str; 11] = [
         files::CITY,
         files::PLACES,
         files::WIFI,
@@ -306,10 +314,13 @@ impl<'a> PackSources<'a> {
         files::CATEGORIES,
         files::PROCEDURES,
         files::SALINITY,
+        files::FORMS,
+        files::WARDS,
+        files::CALENDAR,
     ];
 
     /// The texts of the files named in `FILES`, in that order.
-    pub fn from_texts(texts: [&'a str; 8]) -> PackSources<'a> {
+    pub fn from_texts(texts: [&'a str; 11]) -> PackSources<'a> {
         let [
             city,
             places,
@@ -319,6 +330,9 @@ impl<'a> PackSources<'a> {
             categories,
             procedures,
             salinity,
+            forms,
+            wards,
+            calendar,
         ] = texts;
         PackSources {
             city,
@@ -329,6 +343,9 @@ impl<'a> PackSources<'a> {
             categories,
             procedures,
             salinity,
+            forms,
+            wards,
+            calendar,
         }
     }
 }
@@ -361,6 +378,12 @@ pub struct CityPack {
     pub procedures: Vec<Procedure>,
     /// Salinity limits per use of the water, with their sources.
     pub salinity: crate::salinity::SalinityGuide,
+    /// The application forms of the procedures that can be applied for online.
+    pub forms: Vec<crate::form::FormSource>,
+    /// The province's wards and communes (for addresses in forms).
+    pub wards: crate::form::Wards,
+    /// Office hours and public holidays, for due dates.
+    pub calendar: crate::worktime::CalendarSource,
 }
 
 #[derive(Deserialize)]
@@ -502,6 +525,9 @@ impl CityPack {
             categories: parse(categories_f, src.categories)?,
             procedures: parse(procedures_f, src.procedures)?,
             salinity: parse(files::SALINITY, src.salinity)?,
+            forms: parse(files::FORMS, src.forms)?,
+            wards: parse(files::WARDS, src.wards)?,
+            calendar: parse(files::CALENDAR, src.calendar)?,
         };
         pack.validate()?;
         Ok(pack)
@@ -620,7 +646,49 @@ impl CityPack {
         self.salinity
             .validate()
             .map_err(|(id, message)| invalid(files::SALINITY, &id, message))?;
+        let mut with_form = HashSet::new();
+        for form in &self.forms {
+            if !self.procedures.iter().any(|p| p.id == form.procedure) {
+                return Err(invalid(
+                    files::FORMS,
+                    &form.procedure,
+                    "unknown procedure".into(),
+                ));
+            }
+            if !with_form.insert(form.procedure.as_str()) {
+                return Err(invalid(
+                    files::FORMS,
+                    &form.procedure,
+                    "a second form".into(),
+                ));
+            }
+            crate::form::Form::compile(form)
+                .map_err(|e| invalid(files::FORMS, &form.procedure, e.to_string()))?;
+        }
+        let mut codes = HashSet::new();
+        for ward in &self.wards.units {
+            if !codes.insert(ward.code.as_str()) {
+                return Err(invalid(files::WARDS, &ward.code, "duplicate code".into()));
+            }
+        }
+        crate::worktime::WorkCalendar::new(&self.calendar)
+            .map_err(|e| invalid(files::CALENDAR, &e.field, e.message))?;
         Ok(())
+    }
+
+    /// The compiled forms by procedure id (the pack is validated, so every form compiles).
+    pub fn compiled_forms(&self) -> crate::form::Forms {
+        self.forms
+            .iter()
+            .filter_map(|f| Some((f.procedure.clone(), crate::form::Form::compile(f).ok()?)))
+            .collect()
+    }
+
+    /// The working-time calendar (the pack is validated, so it is usable).
+    pub fn work_calendar(
+        &self,
+    ) -> Result<crate::worktime::WorkCalendar, crate::worktime::CalendarError> {
+        crate::worktime::WorkCalendar::new(&self.calendar)
     }
 
     /// Every record of the pack as a sync entity, in a stable order.
@@ -635,6 +703,8 @@ impl CityPack {
             .chain(std::iter::once(Entity::SalinityGuide(
                 self.salinity.clone(),
             )))
+            .chain(self.forms.iter().cloned().map(Entity::Form))
+            .chain(std::iter::once(Entity::Wards(self.wards.clone())))
             .collect()
     }
 }
@@ -650,6 +720,9 @@ pub fn default_pack_sources() -> PackSources<'static> {
         categories: include_str!("../../assets/cities/my-tho/categories.json"),
         procedures: include_str!("../../assets/cities/my-tho/procedures.json"),
         salinity: include_str!("../../assets/cities/my-tho/salinity.json"),
+        forms: include_str!("../../assets/cities/my-tho/forms.json"),
+        wards: include_str!("../../assets/cities/my-tho/wards.json"),
+        calendar: include_str!("../../assets/cities/my-tho/calendar.json"),
     }
 }
 

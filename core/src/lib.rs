@@ -4,6 +4,7 @@
 pub mod city;
 pub mod civil;
 pub mod error;
+pub mod form;
 pub mod geodesy;
 pub mod i18n;
 pub mod locality;
@@ -16,6 +17,7 @@ pub mod search;
 pub mod sync;
 pub mod text;
 pub mod views;
+pub mod worktime;
 
 pub use city::{
     Address, CityInfo, CityPack, Department, Hotspot, OnlineLevel, PackError, PackSources,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::city::{CityInfo, Department, Hotspot, Place, Procedure, ReportCategory, Station};
+use crate::form::{FormSource, Wards};
 use crate::report::ReportView;
 use crate::salinity::SalinityGuide;
 
@@ -43,6 +44,8 @@ pub enum EntityKind {
     Procedure,
     Report,
     SalinityGuide,
+    Form,
+    Wards,
 }
 
 impl EntityKind {
@@ -58,6 +61,8 @@ impl EntityKind {
             EntityKind::Procedure => "procedure",
             EntityKind::Report => "report",
             EntityKind::SalinityGuide => "salinity_guide",
+            EntityKind::Form => "form",
+            EntityKind::Wards => "wards",
         }
     }
 }
@@ -82,6 +87,10 @@ pub enum Entity {
     Report(ReportView),
     /// The city's salinity limits per use (one record, id `salinity`).
     SalinityGuide(SalinityGuide),
+    /// A procedure's application form (id: the procedure's id).
+    Form(FormSource),
+    /// The province's wards and communes (one record, id: the province code).
+    Wards(Wards),
 }
 
 impl Entity {
@@ -97,6 +106,8 @@ impl Entity {
             Entity::Procedure(_) => EntityKind::Procedure,
             Entity::Report(_) => EntityKind::Report,
             Entity::SalinityGuide(_) => EntityKind::SalinityGuide,
+            Entity::Form(_) => EntityKind::Form,
+            Entity::Wards(_) => EntityKind::Wards,
         }
     }
 
@@ -112,6 +123,8 @@ impl Entity {
             Entity::Procedure(p) => p.id.clone(),
             Entity::Report(r) => r.id.to_string(),
             Entity::SalinityGuide(_) => "salinity".into(),
+            Entity::Form(f) => f.procedure.clone(),
+            Entity::Wards(w) => w.province.code.clone(),
         }
     }
 }
@@ -147,6 +160,8 @@ records!(
     Procedure(Procedure),
     Report(ReportView),
     SalinityGuide(SalinityGuide),
+    Form(FormSource),
+    Wards(Wards),
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

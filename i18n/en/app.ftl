@@ -237,3 +237,30 @@ details-hours = Opening hours: { $hours }
 details-phone = Phone:
 map-locate = Use my location
 map-locate-failed = The device could not tell its position: tap the map where you are.
+form-problem-required = Please fill this in.
+form-problem-wrong-type = This answer is not of the right kind.
+form-problem-too-short = At least { $min } characters.
+form-problem-too-long = At most { $max } characters.
+form-problem-below-minimum = At least { $min }.
+form-problem-above-maximum = At most { $max }.
+form-problem-not-whole = A whole number, please.
+form-problem-not-a-choice = Pick one of the choices.
+form-problem-pattern = This is not written the way the form asks (see the help below).
+form-problem-invalid-date = Not a date that exists: write dd/mm/yyyy, e.g. 05/09/2026.
+form-problem-date-in-future = This date is in the future.
+form-problem-citizen-id-digits = A citizen ID number has exactly 12 digits.
+form-problem-citizen-id-province = The first 3 digits of a citizen ID are a province code: please check the number.
+form-problem-citizen-id-year = Digits 4 to 6 of this number give a birth year that has not come yet: please check it.
+form-problem-phone = Not a Vietnamese phone number: 10 digits starting 03, 05, 07, 08 or 09, or a landline starting 02.
+form-problem-email = Not an e-mail address (name@example.com).
+form-problem-unknown-ward = Not a ward or commune of this province: pick one from the list.
+form-problem-too-few-files = Attach at least { $min } { $min ->
+        [one] file
+       *[other] files
+    }.
+form-problem-too-many-files = At most { $max } files.
+form-problem-file-type = Only PDF, JPEG or PNG files.
+form-problem-file-too-large = This file is larger than { $max } MB.
+form-problem-duplicate-file = The same file twice.
+form-problem-unknown-field = This form has no such field.
+form-problem-must-accept = Please tick this box to declare that the application is true.
