@@ -3,6 +3,7 @@
 
 pub mod city;
 pub mod civil;
+pub mod dossier;
 pub mod error;
 pub mod form;
 pub mod geodesy;
