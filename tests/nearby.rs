@@ -46,6 +46,7 @@ async fn a_nearby_report_gets_a_me_too_once_even_from_offline() -> Result<()> {
         city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
         simulate_every: None,
         public_url: None,
+        code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
     })
     .await?;
     let url = format!("http://{}", app.local_addr()?);

@@ -132,6 +132,7 @@ impl City {
             city_pack: citizen_e2e::root().join("assets/cities/my-tho"),
             simulate_every: None,
             public_url: None,
+            code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
         };
         let app = Application::build(&config).await.expect("gateway builds");
         let addr = app.local_addr().expect("addr");

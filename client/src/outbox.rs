@@ -312,6 +312,7 @@ impl Outbox {
                 id,
                 size,
                 sha256: photo.sha256.clone(),
+                kind: citizen_core::report::UploadKind::Photo,
             })
             .await?;
         while !state.complete {

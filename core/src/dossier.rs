@@ -286,6 +286,65 @@ pub struct Dossier {
     pub revision: i64,
 }
 
+/// An application as a device sends it: the draft's id, the procedure and the answers (files
+/// as [`AttachmentRef`]s of completed document uploads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    /// Made on the device (UUIDv7): sending it again is answered with the same dossier.
+    pub id: Uuid,
+    pub procedure: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub answers: Map<String, Value>,
+}
+
+/// What the gateway answers to an application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DossierReceipt {
+    pub id: Uuid,
+    /// The dossier code to read out on the phone.
+    pub code: String,
+    pub status: DossierStatus,
+    pub submitted_at_ms: i64,
+    pub due_at_ms: Option<i64>,
+}
+
+/// An action a device sends on a dossier, with its own id so a resend changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DossierOp {
+    /// Made on the device (UUIDv7).
+    pub op_id: Uuid,
+    pub action: Action,
+}
+
+/// One line of a department's queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DossierSummary {
+    pub id: Uuid,
+    pub code: String,
+    pub procedure: String,
+    pub status: DossierStatus,
+    pub submitted_at_ms: i64,
+    pub due_at_ms: Option<i64>,
+    /// Past its due date while the department still owes the answer.
+    pub overdue: bool,
+}
+
+/// A dossier as its department's staff open it: with the applicant's phone number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffDossier {
+    pub dossier: Dossier,
+    /// The number the applicant identified with (`+84…`).
+    pub phone: String,
+    pub overdue: bool,
+}
+
 /// Why an action was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TransitionError {

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     StorageFull,
     /// A bug on our side.
     Internal,
+    /// Too many requests of this kind (one-time codes …): wait, then try again.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -43,6 +45,7 @@ impl ErrorCode {
             ErrorCode::Storage => "error-storage",
             ErrorCode::StorageFull => "error-storage-full",
             ErrorCode::Internal => "error-internal",
+            ErrorCode::RateLimited => "error-rate-limited",
         }
     }
 }

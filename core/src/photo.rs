@@ -85,7 +85,9 @@ pub fn primary_image(data: &[u8]) -> Result<PrimaryImage<'_>, PhotoFileError> {
     })
 }
 
-fn sniff(data: &[u8]) -> Result<PhotoFormat, PhotoFileError> {
+/// A photo file's format by its first bytes (never by a name); the error names what it is
+/// when it is a format the app does not read.
+pub fn sniff(data: &[u8]) -> Result<PhotoFormat, PhotoFileError> {
     if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Ok(PhotoFormat::Jpeg);
     }

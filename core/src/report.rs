@@ -515,6 +515,33 @@ pub struct UploadStart {
     pub size: u64,
     #[serde(deserialize_with = "hex_lower")]
     pub sha256: String,
+    /// What the upload is: a report's photo (the default) or a dossier's document.
+    #[serde(default, skip_serializing_if = "UploadKind::is_photo")]
+    pub kind: UploadKind,
+}
+
+/// What an upload is, so the gateway checks it as that: a photo (JPEG, PNG, WebP; published
+/// with a report) or a document (PDF, JPEG, PNG; private to a dossier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UploadKind {
+    #[default]
+    Photo,
+    Document,
+}
+
+impl UploadKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            UploadKind::Photo => "photo",
+            UploadKind::Document => "document",
+        }
+    }
+
+    pub fn is_photo(&self) -> bool {
+        *self == UploadKind::Photo
+    }
 }
 
 /// How far an upload has come: the next chunk starts at `offset`.

@@ -112,6 +112,7 @@ error-not-found = Not found.
 error-offline = Cannot reach the server.
 error-storage = Storage error on this device.
 error-storage-full = This device's storage is full: nothing was saved. Free some space (photos, videos, apps you no longer use) and try again.
+error-rate-limited = Too many attempts: wait a minute, then try again.
 error-internal = Something went wrong.
 error-unauthorized = Missing or wrong access token.
 error-conflict = This conflicts with what is stored.

@@ -112,6 +112,7 @@ error-not-found = Không tìm thấy.
 error-offline = Không kết nối được máy chủ.
 error-storage = Lỗi bộ nhớ trên máy.
 error-storage-full = Bộ nhớ của máy đã đầy nên chưa lưu được. Hãy xoá bớt ảnh, video hoặc ứng dụng không dùng rồi thử lại.
+error-rate-limited = Thử quá nhiều lần: vui lòng chờ một phút rồi thử lại.
 error-internal = Đã có lỗi xảy ra.
 error-unauthorized = Chưa đăng nhập hoặc mã truy cập sai.
 error-conflict = Dữ liệu mâu thuẫn với bản đã lưu.

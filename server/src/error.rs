@@ -7,7 +7,7 @@ use citizen_core::ErrorCode;
 use citizen_core::report::FieldError;
 use serde::Serialize;
 
-use crate::store::{ReportError, StoreError, UploadError};
+use crate::store::{DossierError, IdentityError, ReportError, StoreError, UploadError};
 
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -32,6 +32,12 @@ pub enum ApiError {
     TooLarge { field: String, message: String },
     #[error("{field}: {message}")]
     Unauthorized { field: String, message: String },
+    #[error("{field}: {message}")]
+    TooManyRequests {
+        field: String,
+        message: String,
+        retry_after_s: u64,
+    },
     #[error("not found")]
     NotFound,
     #[error("internal error: {0}")]
@@ -67,6 +73,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,6 +96,9 @@ impl ApiError {
             ApiError::TooLarge { field, message } => named(ErrorCode::TooLarge, field, message),
             ApiError::Unauthorized { field, message } => {
                 named(ErrorCode::Unauthorized, field, message)
+            }
+            ApiError::TooManyRequests { field, message, .. } => {
+                named(ErrorCode::RateLimited, field, message)
             }
             ApiError::NotFound => ApiErrorBody {
                 code: ErrorCode::NotFound,
@@ -148,11 +158,50 @@ impl From<ReportError> for ApiError {
     }
 }
 
+impl From<DossierError> for ApiError {
+    fn from(e: DossierError) -> Self {
+        match e {
+            DossierError::NotFound => ApiError::NotFound,
+            DossierError::Conflict(f) => ApiError::Conflict {
+                field: f.field,
+                message: f.message,
+            },
+            DossierError::Invalid(f) => f.into(),
+            DossierError::Store(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::RateLimited { retry_after_ms } => ApiError::TooManyRequests {
+                field: "phone".into(),
+                message: IdentityError::RateLimited { retry_after_ms }.to_string(),
+                retry_after_s: u64::try_from(retry_after_ms / 1000 + 1).unwrap_or(1),
+            },
+            // Wrong, expired, used or burnt: one answer, so nothing is learnt from it.
+            IdentityError::WrongCode => ApiError::unauthorized("code", e.to_string()),
+            IdentityError::Store(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let database = matches!(self, ApiError::Internal(StoreError::Database(_)));
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
         let mut response = (status, Json(self.body())).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if database {
             response
                 .extensions_mut()

@@ -1,10 +1,12 @@
 //! The city gateway: publishes a city pack and station readings to the citizen app through an
 //! ordered sync feed, and describes its API in OpenAPI 3.1.
 
+pub mod document;
 pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod migrate;
+pub mod otp;
 pub mod pack;
 pub mod photo;
 pub mod routes;
@@ -39,6 +41,8 @@ pub struct Config {
     /// The gateway's address as clients see it, for links such as Open311's `media_url`;
     /// `http://<listen address>` when not set.
     pub public_url: Option<String>,
+    /// How residents' one-time codes are delivered.
+    pub code_sender: Arc<dyn otp::CodeSender>,
 }
 
 #[derive(Clone)]
@@ -61,6 +65,11 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Station tokens and Datastream limits recently read (see [`sta::create::Cache`]).
     pub sta_cache: Arc<sta::create::Cache>,
+    /// The pack's application forms, compiled, by procedure id.
+    pub forms: Arc<citizen_core::form::Forms>,
+    /// Office hours and holidays, for due dates.
+    pub calendar: Arc<citizen_core::worktime::WorkCalendar>,
+    pub code_sender: Arc<dyn otp::CodeSender>,
 }
 
 impl AppState {
@@ -149,7 +158,23 @@ impl Application {
         let feed = live::FeedWatch::start(store.clone(), &config.database_url).await?;
         let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         let metrics = metrics::Metrics::new();
+        let calendar = pack.work_calendar()?;
+        let this_year = citizen_core::civil::Date::from_days_since_epoch(
+            (now_ms() + 7 * 3_600_000).div_euclid(citizen_core::civil::DAY_MS),
+        )
+        .year;
+        for year in [this_year, this_year + 1] {
+            if !calendar.covers(year) {
+                tracing::warn!(
+                    year,
+                    "the city pack's calendar has no holidays for this year: due dates count weekends only"
+                );
+            }
+        }
         let state = AppState {
+            forms: Arc::new(pack.compiled_forms()),
+            calendar: Arc::new(calendar),
+            code_sender: config.code_sender.clone(),
             metrics: metrics.clone(),
             feed,
             stopping,

@@ -37,6 +37,10 @@ struct Cli {
     /// `http://<listen>` by default.
     #[arg(long, env = "CITIZEN_PUBLIC_URL")]
     public_url: Option<String>,
+    /// How residents' one-time codes are delivered: `log` (development: into this log) or
+    /// `file:PATH` (a line per code appended to PATH).
+    #[arg(long, env = "CITIZEN_OTP_SENDER", default_value = "log")]
+    otp_sender: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -212,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
         city_pack: cli.city_pack,
         simulate_every: (cli.simulate_secs > 0).then(|| Duration::from_secs(cli.simulate_secs)),
         public_url: cli.public_url,
+        code_sender: citizen_server::otp::from_spec(&cli.otp_sender).map_err(anyhow::Error::msg)?,
     };
     let app = citizen_server::Application::build(&config).await?;
     let addr = app.local_addr()?;

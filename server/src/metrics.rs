@@ -14,6 +14,7 @@
 //! | `citizen_db_pool_connections{state}` | gauge | connections of this instance's pool, `idle` or `in_use` |
 //! | `citizen_db_pool_max_connections` | gauge | the pool's size limit |
 //! | `citizen_backend_info{backend}` | gauge | 1, labelled `sqlite` or `postgres` |
+//! | `citizen_otp_send_failures_total` | counter | one-time codes the code sender could not take (each also logs an error line) |
 //!
 //! The gauges read from the database are read when scraped, so every instance reports the
 //! same shared queues; the request counters and the pool are this instance's own.
@@ -82,6 +83,7 @@ pub struct Metrics {
     pool: Family<PoolState, Gauge>,
     pool_max: Gauge,
     backend: Family<BackendLabel, Gauge>,
+    otp_send_failures: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -137,6 +139,12 @@ impl Metrics {
             "Reports waiting on each department",
             reports_open.clone(),
         );
+        let otp_send_failures = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "otp_send_failures",
+            "One-time codes the code sender could not take",
+            otp_send_failures.clone(),
+        );
         let live_clients = Gauge::default();
         registry.register(
             "live_clients",
@@ -174,7 +182,13 @@ impl Metrics {
             pool,
             pool_max,
             backend,
+            otp_send_failures,
         })
+    }
+
+    /// Counts a one-time code its sender could not take.
+    pub fn otp_send_failed(&self) {
+        self.otp_send_failures.inc();
     }
 
     /// The exposition, after reading the gauges that come from the database. A database that

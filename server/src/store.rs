@@ -8,11 +8,15 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Executor, Row, Transaction};
 
 mod credentials;
+mod dossiers;
+mod identity;
 mod reports;
 mod sensors;
 mod uploads;
 
 pub use credentials::{Credential, Role};
+pub use dossiers::{Caller, DossierError, Intake, normalize_code};
+pub use identity::IdentityError;
 pub use reports::{ReportError, ReportFilter, Routing};
 pub use sensors::{
     DatastreamLimits, NewObservation, OM_MEASUREMENT, ObservationConflict, StationEntities, UCUM,

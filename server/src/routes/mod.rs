@@ -1,6 +1,8 @@
 //! The gateway's HTTP resources, one module each.
 
+pub mod dossiers;
 pub mod health;
+pub mod identity;
 pub mod input;
 pub mod map;
 pub mod open311;
@@ -40,6 +42,25 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/staff/reports/{id}/status",
             post(staff::change_status),
+        )
+        .route("/api/v1/identity/codes", post(identity::send_code))
+        .route("/api/v1/identity/tokens", post(identity::redeem_code))
+        .route(
+            "/api/v1/dossiers",
+            get(dossiers::mine).post(dossiers::apply),
+        )
+        .route("/api/v1/dossiers/lookup", post(dossiers::lookup))
+        .route("/api/v1/dossiers/{key}", get(dossiers::one))
+        .route("/api/v1/dossiers/{key}/ops", post(dossiers::resident_op))
+        .route(
+            "/api/v1/dossiers/{key}/documents/{document}",
+            get(dossiers::document),
+        )
+        .route("/api/v1/staff/dossiers", get(dossiers::queue))
+        .route("/api/v1/staff/dossiers/{key}", get(dossiers::staff_one))
+        .route(
+            "/api/v1/staff/dossiers/{key}/actions",
+            post(dossiers::staff_action),
         )
         .route(crate::sta::PREFIX, get(crate::sta::root))
         .route("/sta/v1.1/", get(crate::sta::root))

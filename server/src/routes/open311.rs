@@ -791,6 +791,7 @@ async fn store_media(state: &AppState, media: &[u8]) -> Result<PhotoRef, ApiErro
         id: Uuid::now_v7(),
         size: media.len() as u64,
         sha256: format!("{:x}", Sha256::digest(media)),
+        kind: citizen_core::report::UploadKind::Photo,
     };
     state.store.start_upload(&start, now_ms()).await?;
     state.store.append_chunk(start.id, 0, media).await?;

@@ -15,16 +15,19 @@ use utoipa::OpenApi;
 use crate::AppState;
 
 use crate::error::ApiErrorBody;
-use crate::routes::{health, map, open311, reports, staff, sync, uploads};
+use crate::routes::{dossiers, health, identity, map, open311, reports, staff, sync, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments, and the river monitoring stations as an OGC SensorThings API v1.1."),
+    info(title = "Citizen gateway", description = "The city gateway of the citizen app: city pack, the sync feed, field issue reports (also as Open311 GeoReport v2) and their handling by departments, applications for public services and their dossiers, and the river monitoring stations as an OGC SensorThings API v1.1."),
     paths(
         health::health, crate::metrics::metrics, sync::sync, sync::events, openapi_json, map::offer, map::file, map::tile,
         reports::submit, reports::get, reports::support, reports::photo,
         uploads::start, uploads::state, uploads::append,
         staff::queue, staff::change_status,
+        identity::send_code, identity::redeem_code,
+        dossiers::apply, dossiers::mine, dossiers::one, dossiers::resident_op, dossiers::lookup,
+        dossiers::document, dossiers::queue, dossiers::staff_one, dossiers::staff_action,
         open311::services, open311::service_definition, open311::requests,
         open311::request_by_id, open311::token, open311::create_request,
     ),
@@ -34,7 +37,9 @@ use crate::routes::{health, map, open311, reports, staff, sync, uploads};
         (name = "gateway"), (name = "sync"),
         (name = "map", description = "The city's street-level map for offline use"),
         (name = "reports", description = "Residents' field issue reports"),
-        (name = "uploads", description = "Resumable photo uploads"),
+        (name = "uploads", description = "Resumable uploads of photos and documents"),
+        (name = "identity", description = "Residents identify with a phone number and a one-time code"),
+        (name = "dossiers", description = "Applications for public services and their dossiers, private to the applicant"),
         (name = "staff", description = "Departments' queues, behind a bearer token"),
         (name = "open311", description = "Open311 GeoReport v2"),
     )
@@ -50,6 +55,10 @@ impl utoipa::Modify for StaffToken {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "staff_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "resident_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }

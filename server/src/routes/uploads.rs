@@ -1,12 +1,12 @@
-//! `/api/v1/uploads`: resumable photo uploads. Announce (`POST`), ask how far (`GET`), send
-//! the next chunk at that offset (`PATCH` with `Upload-Offset`). The chunk that completes an
-//! upload is checked as a photo before anything is kept.
+//! `/api/v1/uploads`: resumable uploads of photos and documents. Announce (`POST`), ask how
+//! far (`GET`), send the next chunk at that offset (`PATCH` with `Upload-Offset`). The chunk
+//! that completes an upload is checked as a photo or a document before anything is kept.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use citizen_core::report::{MAX_PHOTO_BYTES, UploadStart, UploadState, check_sha256};
+use citizen_core::report::{MAX_PHOTO_BYTES, UploadKind, UploadStart, UploadState, check_sha256};
 
 use crate::error::{ApiError, ApiErrorBody};
 use crate::routes::input::{PathText, body_bytes, json_body, uuid_in_path};
@@ -33,13 +33,14 @@ pub async fn start(
     if start.size == 0 {
         return Err(ApiError::invalid("size", "must be at least 1 byte"));
     }
-    if start.size > MAX_PHOTO_BYTES {
+    let max = match start.kind {
+        UploadKind::Photo => MAX_PHOTO_BYTES,
+        UploadKind::Document => crate::document::MAX_DOCUMENT_BYTES,
+    };
+    if start.size > max {
         return Err(ApiError::invalid(
             "size",
-            format!(
-                "{} bytes is more than the {MAX_PHOTO_BYTES} allowed",
-                start.size
-            ),
+            format!("{} bytes is more than the {max} allowed", start.size),
         ));
     }
     Ok(Json(state.store.start_upload(&start, now_ms()).await?))

@@ -15,19 +15,22 @@ pub enum Role {
     Client,
     /// A monitoring station's logger: posts observations of its own Thing.
     Station,
+    /// A resident's device, for one phone number: applies and follows that number's dossiers.
+    Resident,
 }
 
 impl Role {
-    fn code(self) -> &'static str {
+    pub(super) fn code(self) -> &'static str {
         match self {
             Role::Staff => "staff",
             Role::Client => "client",
             Role::Station => "station",
+            Role::Resident => "resident",
         }
     }
 
     fn from_code(code: &str) -> Option<Role> {
-        [Role::Staff, Role::Client, Role::Station]
+        [Role::Staff, Role::Client, Role::Station, Role::Resident]
             .into_iter()
             .find(|r| r.code() == code)
     }
@@ -41,9 +44,18 @@ pub struct Credential {
     pub label: String,
     /// The SensorThings Thing (station) a station token posts for.
     pub thing_id: Option<i64>,
+    /// The phone number (`+84…`) a resident token acts for.
+    pub phone: Option<String>,
 }
 
-fn hash(token: &str) -> String {
+/// A new random secret: 32 bytes as 64 hex digits.
+pub(super) fn new_secret() -> String {
+    let mut secret = [0_u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    secret.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
@@ -95,9 +107,7 @@ impl Store {
         label: &str,
         now_ms: i64,
     ) -> Result<String, StoreError> {
-        let mut secret = [0_u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let token = new_secret();
         sqlx::query(
             "INSERT INTO credentials (token_hash, role, department, label, created_at_ms, thing_id) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -135,7 +145,7 @@ impl Store {
     /// Who `token` belongs to, if anyone.
     pub async fn credential(&self, token: &str) -> Result<Option<Credential>, StoreError> {
         let row = sqlx::query(
-            "SELECT role, department, label, thing_id FROM credentials WHERE token_hash = $1",
+            "SELECT role, department, label, thing_id, phone FROM credentials WHERE token_hash = $1",
         )
         .bind(hash(token))
         .fetch_optional(&self.pool)
@@ -146,6 +156,7 @@ impl Store {
                 department: r.get(1),
                 label: r.get(2),
                 thing_id: r.get(3),
+                phone: r.get(4),
             })
         }))
     }

@@ -1,13 +1,13 @@
 //! Resumable uploads (offset-based, like tus): a device announces a photo by id, size and
 //! hash, then sends it in chunks; after a dropped link it asks for the offset and goes on.
 
-use citizen_core::report::{FieldError, UploadStart, UploadState};
+use citizen_core::report::{FieldError, UploadKind, UploadStart, UploadState};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Store, StoreError};
-use crate::photo;
+use crate::{document, photo};
 
 /// Why a chunk or an announcement was refused.
 #[derive(Debug, thiserror::Error)]
@@ -40,26 +40,27 @@ impl Store {
     ) -> Result<UploadState, UploadError> {
         // Two instances may be asked at once: the row is made once, and both compare with it.
         let made = sqlx::query(
-            "INSERT INTO uploads (id, size, sha256, created_at_ms) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO uploads (id, size, sha256, created_at_ms, kind) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(start.id.to_string())
         .bind(start.size as i64)
         .bind(&start.sha256)
         .bind(now_ms)
+        .bind(start.kind.code())
         .execute(&self.pool)
         .await?
         .rows_affected();
         if made == 0 {
-            let row = sqlx::query("SELECT size, sha256 FROM uploads WHERE id = $1")
+            let row = sqlx::query("SELECT size, sha256, kind FROM uploads WHERE id = $1")
                 .bind(start.id.to_string())
                 .fetch_one(&self.pool)
                 .await?;
-            let (size, sha256): (i64, String) = (row.get(0), row.get(1));
-            if size as u64 != start.size || sha256 != start.sha256 {
+            let (size, sha256, kind): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            if size as u64 != start.size || sha256 != start.sha256 || kind != start.kind.code() {
                 return Err(UploadError::Conflict(FieldError::new(
                     "id",
-                    "this upload id was announced with another size or hash",
+                    "this upload id was announced with another size, hash or kind",
                 )));
             }
             return self.upload_state(start.id).await;
@@ -98,7 +99,7 @@ impl Store {
         let mut tx = self.begin_rows().await?;
         let sql = self
             .backend
-            .locking("SELECT size, sha256, received, complete FROM uploads WHERE id = $1");
+            .locking("SELECT size, sha256, received, complete, kind FROM uploads WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -111,6 +112,7 @@ impl Store {
         let sha256: String = row.get(1);
         let received = row.get::<i64, _>(2) as u64;
         let complete = row.get::<i64, _>(3) != 0;
+        let kind: String = row.get(4);
         if complete {
             tx.rollback().await?;
             return Err(UploadError::Conflict(FieldError::new(
@@ -176,27 +178,51 @@ impl Store {
                 format!("the upload's SHA-256 is {actual}, not the announced {sha256}"),
             )));
         }
-        // Decoding a large photo takes a while: do it off the async workers.
-        let checked = tokio::task::spawn_blocking(move || photo::check("photo", &whole))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
-        let checked = match checked {
-            Ok(c) => c,
-            Err(e) => {
-                tx.rollback().await?;
-                return Err(UploadError::Unprocessable(e));
-            }
-        };
-        sqlx::query(
-            "INSERT INTO photos (id, media_type, width, height, data) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id.to_string())
-        .bind(checked.media_type)
-        .bind(i64::from(checked.width))
-        .bind(i64::from(checked.height))
-        .bind(&checked.data)
-        .execute(&mut *tx)
-        .await?;
+        if kind == UploadKind::Document.code() {
+            // Parsing a long PDF or decoding a large scan takes a while: off the async workers.
+            let checked = tokio::task::spawn_blocking(move || document::check("document", &whole))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
+            let checked = match checked {
+                Ok(c) => c,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(UploadError::Unprocessable(e));
+                }
+            };
+            sqlx::query(
+                "INSERT INTO documents (id, media_type, pages, size, data) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id.to_string())
+            .bind(checked.media_type)
+            .bind(i64::from(checked.pages))
+            .bind(checked.data.len() as i64)
+            .bind(&checked.data)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            // Decoding a large photo takes a while: do it off the async workers.
+            let checked = tokio::task::spawn_blocking(move || photo::check("photo", &whole))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
+            let checked = match checked {
+                Ok(c) => c,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(UploadError::Unprocessable(e));
+                }
+            };
+            sqlx::query(
+                "INSERT INTO photos (id, media_type, width, height, data) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id.to_string())
+            .bind(checked.media_type)
+            .bind(i64::from(checked.width))
+            .bind(i64::from(checked.height))
+            .bind(&checked.data)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

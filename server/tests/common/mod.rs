@@ -33,6 +33,7 @@ pub fn config(dir: &tempfile::TempDir) -> Config {
         city_pack: pack_dir(),
         simulate_every: None,
         public_url: None,
+        code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
     }
 }
 
@@ -50,7 +51,7 @@ pub async fn another_instance(gw: &Gateway) -> Gateway {
     start_with(config, dir).await
 }
 
-async fn start_with(config: Config, dir: tempfile::TempDir) -> Gateway {
+pub async fn start_with(config: Config, dir: tempfile::TempDir) -> Gateway {
     let app = Application::build(&config).await.expect("gateway builds");
     let base = format!("http://{}", app.local_addr().expect("addr"));
     let app_store = app.store().clone();
