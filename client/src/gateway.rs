@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use citizen_core::SyncPage;
+use citizen_core::dossier::{Application, Dossier, DossierOp, DossierReceipt};
+use citizen_core::identity::{CodeRequest, CodeSent, DeviceToken, Lookup, TokenRequest};
 use citizen_core::report::{
     ReportReceipt, ReportSubmission, SupportReceipt, SupportSubmission, UploadStart, UploadState,
 };
@@ -376,6 +378,159 @@ impl Gateway {
                 .json(report),
             Progress::new(),
         )
+        .await
+    }
+
+    /// Asks for a one-time code for `phone`.
+    pub async fn request_code(&self, phone: &str) -> Result<CodeSent, GatewayError> {
+        self.answer(
+            self.http
+                .post(format!("{}/api/v1/identity/codes", self.base))
+                .json(&CodeRequest {
+                    phone: phone.to_owned(),
+                }),
+            Progress::new(),
+        )
+        .await
+    }
+
+    /// Trades a one-time code for a device token.
+    pub async fn redeem_code(&self, request: &TokenRequest) -> Result<DeviceToken, GatewayError> {
+        self.answer(
+            self.http
+                .post(format!("{}/api/v1/identity/tokens", self.base))
+                .json(request),
+            Progress::new(),
+        )
+        .await
+    }
+
+    /// Sends an application with the resident's device token.
+    pub async fn apply(
+        &self,
+        application: &Application,
+        token: &str,
+    ) -> Result<DossierReceipt, GatewayError> {
+        self.answer(
+            self.http
+                .post(format!("{}/api/v1/dossiers", self.base))
+                .bearer_auth(token)
+                .json(application),
+            Progress::new(),
+        )
+        .await
+    }
+
+    /// Sends a resident's move on a dossier.
+    pub async fn dossier_op(
+        &self,
+        dossier: Uuid,
+        op: &DossierOp,
+        token: &str,
+    ) -> Result<Dossier, GatewayError> {
+        self.answer(
+            self.http
+                .post(format!("{}/api/v1/dossiers/{dossier}/ops", self.base))
+                .bearer_auth(token)
+                .json(op),
+            Progress::new(),
+        )
+        .await
+    }
+
+    /// The resident's dossiers, unless they are what `etag` names (then `None`); with the
+    /// new ETag.
+    pub async fn my_dossiers(
+        &self,
+        token: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(Vec<Dossier>, Option<String>)>, GatewayError> {
+        let mut request = self
+            .http
+            .get(format!("{}/api/v1/dossiers", self.base))
+            .bearer_auth(token);
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let progress = Progress::new();
+        self.unless_silent(&progress, async {
+            let response = request.send().await.map_err(GatewayError::Unreachable)?;
+            progress.touch();
+            if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(None);
+            }
+            let etag = response
+                .headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let status = response.status();
+            let body = response.bytes().await.map_err(GatewayError::Unreachable)?;
+            progress.touch();
+            if !status.is_success() {
+                return Err(GatewayError::Status {
+                    status: status.as_u16(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                    retry_after_ms: None,
+                });
+            }
+            let list =
+                serde_json::from_slice(&body).map_err(|e| GatewayError::Decode(e.to_string()))?;
+            Ok(Some((list, etag)))
+        })
+        .await
+    }
+
+    /// A dossier by its code and phone number, from any device.
+    pub async fn lookup_dossier(&self, lookup: &Lookup) -> Result<Dossier, GatewayError> {
+        self.answer(
+            self.http
+                .post(format!("{}/api/v1/dossiers/lookup", self.base))
+                .json(lookup),
+            Progress::new(),
+        )
+        .await
+    }
+
+    /// A document of one of the resident's dossiers: its media type and bytes.
+    pub async fn dossier_document(
+        &self,
+        dossier: Uuid,
+        document: Uuid,
+        token: &str,
+    ) -> Result<(String, Vec<u8>), GatewayError> {
+        let request = self
+            .http
+            .get(format!(
+                "{}/api/v1/dossiers/{dossier}/documents/{document}",
+                self.base
+            ))
+            .bearer_auth(token);
+        let progress = Progress::new();
+        self.unless_silent(&progress, async {
+            let mut response = request.send().await.map_err(GatewayError::Unreachable)?;
+            progress.touch();
+            let status = response.status();
+            let media_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let mut body = Vec::new();
+            while let Some(piece) = response.chunk().await.map_err(GatewayError::Unreachable)? {
+                progress.touch();
+                body.extend_from_slice(&piece);
+            }
+            if !status.is_success() {
+                return Err(GatewayError::Status {
+                    status: status.as_u16(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                    retry_after_ms: None,
+                });
+            }
+            Ok((media_type, body))
+        })
         .await
     }
 

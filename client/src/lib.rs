@@ -12,6 +12,7 @@ pub mod photo;
 pub mod reports;
 pub mod salinity;
 pub mod salvage;
+pub mod services;
 pub mod store;
 pub mod street_pack;
 pub mod syncer;

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use citizen_core::outbox::{Failure, next_attempt_ms};
-use citizen_core::report::UploadStart;
+use citizen_core::report::{UploadKind, UploadStart};
 use citizen_core::sync::PullTiming;
 use citizen_core::views::SyncProblem;
 use uuid::Uuid;
@@ -101,6 +101,9 @@ pub enum SendError {
     Gateway(#[from] GatewayError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// An application or a dossier move waits for the resident to identify on this device.
+    #[error("not identified: the resident has no device token")]
+    NotIdentified,
 }
 
 impl SendError {
@@ -109,6 +112,7 @@ impl SendError {
             SendError::Gateway(e) => Failure::from_status(e.status()),
             // A local failure (a full disk …) is worth trying again.
             SendError::Store(_) => Failure::Transient,
+            SendError::NotIdentified => Failure::Refused,
         }
     }
 
@@ -129,6 +133,7 @@ impl SendError {
             }
             SendError::Store(e) if e.is_full() => SyncProblem::StorageFull,
             SendError::Store(_) => SyncProblem::Storage,
+            SendError::NotIdentified => SyncProblem::Refused,
         }
     }
 
@@ -272,10 +277,36 @@ impl Outbox {
         match &item.op {
             OutboxOp::Report(report) => {
                 for photo in &report.photos {
-                    self.upload(photo.id).await?;
+                    self.upload(photo.id, UploadKind::Photo).await?;
                 }
                 let receipt = self.gateway.submit_report(report).await?;
                 self.store.report_acknowledged(&receipt).await?;
+            }
+            OutboxOp::Application(application) => {
+                let token = self
+                    .store
+                    .resident_token()
+                    .await?
+                    .ok_or(SendError::NotIdentified)?;
+                for doc in citizen_core::form::attachment_refs(&application.answers) {
+                    self.upload(doc.id, UploadKind::Document).await?;
+                }
+                let receipt = self.gateway.apply(application, &token).await?;
+                self.store.application_acknowledged(&receipt).await?;
+            }
+            OutboxOp::DossierOp { dossier_id, op } => {
+                let token = self
+                    .store
+                    .resident_token()
+                    .await?
+                    .ok_or(SendError::NotIdentified)?;
+                for doc in op.action.documents() {
+                    self.upload(doc.id, UploadKind::Document).await?;
+                }
+                let dossier = self.gateway.dossier_op(*dossier_id, op, &token).await?;
+                self.store
+                    .dossier_op_acknowledged(op.op_id, &dossier)
+                    .await?;
             }
             OutboxOp::Support { report_id, body } => {
                 match self.gateway.support_report(*report_id, body).await {
@@ -298,9 +329,24 @@ impl Outbox {
         Ok(())
     }
 
-    /// Uploads a photo from where the gateway says it stands.
-    async fn upload(&self, id: Uuid) -> Result<(), SendError> {
-        let photo = self.store.photo_upload(id).await?;
+    /// Uploads a photo or a document from where the gateway says it stands.
+    async fn upload(&self, id: Uuid, kind: UploadKind) -> Result<(), SendError> {
+        let photo = match kind {
+            UploadKind::Photo => self.store.photo_upload(id).await?,
+            UploadKind::Document => {
+                let doc = self
+                    .store
+                    .document_upload(id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+                crate::reports::PhotoUpload {
+                    id,
+                    sha256: doc.sha256,
+                    data: doc.data,
+                    uploaded: 0,
+                }
+            }
+        };
         let size = photo.data.len() as u64;
         // Announcing is idempotent and answers the gateway's offset, which is the truth after
         // a crash between a chunk and the store's note of it, and after the gateway went back
@@ -312,7 +358,7 @@ impl Outbox {
                 id,
                 size,
                 sha256: photo.sha256.clone(),
-                kind: citizen_core::report::UploadKind::Photo,
+                kind,
             })
             .await?;
         while !state.complete {

@@ -42,6 +42,20 @@ pub struct ProcessedPhoto {
 /// `citizen_core::photo`): a Motion Photo's video or an MPO's second image is dropped with
 /// its metadata. Errors say why the file cannot be used (a HEIC photo is named as such).
 pub fn process(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+    process_to(original, PHOTO_LONG_SIDE, JPEG_QUALITY)
+}
+
+/// The long side of a scanned document the device keeps: 3 508 px, an A4 page at 300 dpi,
+/// where small print stays readable.
+pub const SCAN_LONG_SIDE: u32 = 3_508;
+
+/// Processes a photographed or scanned document for an application: like [`process`] (upright,
+/// JPEG, no metadata) but kept large enough to read ([`SCAN_LONG_SIDE`]) at quality 88.
+pub fn process_scan(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
+    process_to(original, SCAN_LONG_SIDE, 88)
+}
+
+fn process_to(original: &[u8], long_side: u32, quality: u8) -> Result<ProcessedPhoto, PhotoError> {
     let unreadable = |e: image::ImageError| PhotoError::Unreadable(e.to_string());
     let primary = primary_image(original)?;
     let original = primary.bytes;
@@ -66,10 +80,10 @@ pub fn process(original: &[u8]) -> Result<ProcessedPhoto, PhotoError> {
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     image.apply_orientation(orientation);
-    let (pixels, width, height) = scale_down(image, PHOTO_LONG_SIDE)?;
+    let (pixels, width, height) = scale_down(image, long_side)?;
     let mut data = Vec::with_capacity(pixels.len() / 8);
     // The encoder writes pixels and a JFIF header only: no EXIF, XMP or comments.
-    let encoder = jpeg_encoder::Encoder::new(&mut data, JPEG_QUALITY);
+    let encoder = jpeg_encoder::Encoder::new(&mut data, quality);
     encoder
         .encode(
             &pixels,

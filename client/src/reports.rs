@@ -33,6 +33,13 @@ pub enum OutboxOp {
         report_id: Uuid,
         body: SupportSubmission,
     },
+    /// Upload the application's documents, then send the application.
+    Application(Box<citizen_core::dossier::Application>),
+    /// Upload a supplement's documents, then send the resident's move on a dossier.
+    DossierOp {
+        dossier_id: Uuid,
+        op: Box<citizen_core::dossier::DossierOp>,
+    },
 }
 
 /// A photo's upload as the outbox sees it.
@@ -500,13 +507,17 @@ impl Store {
         let op_id = parse_uuid("op_id", &row.get::<String, _>(0))?;
         let kind: String = row.get(1);
         let body: String = row.get(3);
-        let op = if kind == "report" {
-            OutboxOp::Report(Box::new(serde_json::from_str(&body)?))
-        } else {
-            OutboxOp::Support {
+        let op = match kind.as_str() {
+            "report" => OutboxOp::Report(Box::new(serde_json::from_str(&body)?)),
+            "application" => OutboxOp::Application(Box::new(serde_json::from_str(&body)?)),
+            "dossier_op" => OutboxOp::DossierOp {
+                dossier_id: parse_uuid("target", &row.get::<String, _>(2))?,
+                op: Box::new(serde_json::from_str(&body)?),
+            },
+            _ => OutboxOp::Support {
                 report_id: parse_uuid("target", &row.get::<String, _>(2))?,
                 body: serde_json::from_str(&body)?,
-            }
+            },
         };
         Ok(Some(OutboxItem {
             op_id,
@@ -624,13 +635,18 @@ impl Store {
         })
     }
 
-    /// Remembers how many bytes of a photo the gateway confirmed.
+    /// Remembers how many bytes of a photo or document the gateway confirmed.
     pub async fn set_uploaded(&self, id: Uuid, uploaded: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE photos SET uploaded = ? WHERE id = ?")
-            .bind(uploaded as i64)
-            .bind(id.to_string())
-            .execute(self.pool())
-            .await?;
+        for sql in [
+            "UPDATE photos SET uploaded = ? WHERE id = ?",
+            "UPDATE documents SET uploaded = ? WHERE id = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(uploaded as i64)
+                .bind(id.to_string())
+                .execute(self.pool())
+                .await?;
+        }
         Ok(())
     }
 

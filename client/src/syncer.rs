@@ -160,6 +160,22 @@ impl Syncer {
     }
 
     /// Fetches and stores one page; the result is the machine's next event.
+    /// Reads the resident's dossiers from the gateway when they changed (ETag), and keeps
+    /// them; nothing when the resident has not identified on this device.
+    pub async fn pull_dossiers(&self) -> Result<usize, PullError> {
+        let Some(token) = self.store.resident_token().await? else {
+            return Ok(0);
+        };
+        let etag = self.store.dossiers_etag().await?;
+        match self.gateway.my_dossiers(&token, etag.as_deref()).await? {
+            None => Ok(0),
+            Some((dossiers, etag)) => Ok(self
+                .store
+                .store_dossiers(&dossiers, etag.as_deref())
+                .await?),
+        }
+    }
+
     pub async fn pull_once(&self) -> PullEvent {
         let outcome = async {
             let (since, at) = self.store.feed_position().await?;
@@ -193,6 +209,13 @@ impl Syncer {
             Ok::<_, PullError>(more)
         }
         .await;
+        if matches!(outcome, Ok(false)) {
+            // At the head of the feed: the resident's own dossiers, which the public feed
+            // never carries.
+            if let Err(error) = self.pull_dossiers().await {
+                tracing::info!(%error, "dossiers not refreshed");
+            }
+        }
         match outcome {
             Ok(has_more) => {
                 self.store.note_written();
@@ -232,7 +255,7 @@ impl Syncer {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum PullError {
+pub enum PullError {
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -147,6 +147,7 @@ async fn a_city_moves_from_sqlite_to_postgresql_and_devices_sync_on() {
                 id: upload,
                 size: photo.len() as u64,
                 sha256: format!("{:x}", Sha256::digest(&photo)),
+                kind: citizen_core::report::UploadKind::Photo,
             },
             4,
         )

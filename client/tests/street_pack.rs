@@ -39,6 +39,7 @@ async fn gateway(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, PathB
         city_pack: pack,
         simulate_every: None,
         public_url: None,
+        code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
     })
     .await
     .expect("gateway starts");

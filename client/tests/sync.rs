@@ -25,6 +25,7 @@ async fn gateway(
         city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
         simulate_every: simulate.then(|| std::time::Duration::from_secs(300)),
         public_url: None,
+        code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
     };
     let app = citizen_server::Application::build(&config)
         .await

@@ -345,6 +345,64 @@ pub struct StaffDossier {
     pub overdue: bool,
 }
 
+/// An application being written on the device, saved on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationDraft {
+    /// Becomes the application's and the dossier's id (UUIDv7).
+    pub id: Uuid,
+    pub procedure: String,
+    pub answers: Map<String, Value>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// One of the resident's dossiers as the device knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyDossier {
+    pub id: Uuid,
+    pub procedure: String,
+    /// When it was sent from this device (the device's clock).
+    pub created_at_ms: i64,
+    /// The gateway's receipt, once it took the application.
+    pub receipt: Option<DossierReceipt>,
+    /// The dossier as the gateway last told it.
+    pub dossier: Option<Dossier>,
+    /// Moves of the resident waiting to be sent (a supplement, a rating).
+    pub waiting: Vec<Action>,
+    /// Why the last attempt to send failed, if it did.
+    pub problem: Option<crate::views::SyncProblem>,
+}
+
+impl MyDossier {
+    /// The status to show: the dossier's, or received once the receipt came; `None` while
+    /// the application waits to be sent.
+    pub fn status(&self) -> Option<DossierStatus> {
+        self.dossier
+            .as_ref()
+            .map(|d| d.status)
+            .or(self.receipt.as_ref().map(|r| r.status))
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.dossier
+            .as_ref()
+            .map(|d| d.code.as_str())
+            .or(self.receipt.as_ref().map(|r| r.code.as_str()))
+    }
+}
+
+/// A change of a dossier to tell the resident about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DossierNotice {
+    pub dossier_id: Uuid,
+    pub code: String,
+    pub procedure: String,
+    pub status: DossierStatus,
+    /// The department's step (`request_supplement`, `record_delay` …; see [`Action::code`]).
+    pub step: String,
+    pub revision: i64,
+}
+
 /// Why an action was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TransitionError {

@@ -625,6 +625,17 @@ impl Form {
     }
 }
 
+/// Every attachment in a set of answers (each file field's array), without the form: what an
+/// application's sender uploads before the application.
+pub fn attachment_refs(answers: &Map<String, Value>) -> Vec<AttachmentRef> {
+    answers
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|item| serde_json::from_value::<AttachmentRef>(item.clone()).ok())
+        .collect()
+}
+
 fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod form;
 pub mod geodesy;
 pub mod i18n;
+pub mod identity;
 pub mod locality;
 pub mod nearest;
 pub mod outbox;

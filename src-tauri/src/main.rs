@@ -7,6 +7,7 @@ mod commands;
 mod map;
 mod reports;
 mod salinity;
+mod services;
 
 use citizen_client::instance::Claim;
 use citizen_client::{AppConfig, Gateway, Syncer};
@@ -96,6 +97,13 @@ fn main() {
                 .ok()
                 .flatten()
                 .and_then(|c| c.tile_source);
+            app.manage(services::ServicesShell {
+                gateway: Gateway::new(&config.gateway_url),
+                download_dir: std::env::var_os("CITIZEN_DOWNLOAD_DIR")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| app.path().download_dir().ok())
+                    .unwrap_or_else(|| config.data_dir.join("downloads")),
+            });
             app.manage(commands::Shell { store, sync });
             let basemap = open_basemap(app);
             app.manage(map::StreetPacks::start(
@@ -160,6 +168,25 @@ fn main() {
             salinity::take_salinity_notices,
             salinity::live_state,
             salinity::salinity_last_year,
+            services::forms,
+            services::departments,
+            services::admin_units,
+            services::identity,
+            services::request_code,
+            services::redeem_code,
+            services::application_drafts,
+            services::new_application,
+            services::application_draft,
+            services::save_application,
+            services::delete_application,
+            services::attach_document,
+            services::submit_application,
+            services::my_dossiers,
+            services::my_dossier,
+            services::dossier_action,
+            services::take_dossier_notices,
+            services::lookup_dossier,
+            services::open_document,
         ])
         .run(tauri::tauri_build_context!());
     if let Err(error) = result {

@@ -11,8 +11,9 @@ use crate::components::sync_badge::SyncBadge;
 use crate::i18n::Locale;
 use crate::ipc::{NoArgs, invoke};
 use crate::pages::{
-    compose::Compose, details::Details, explore::Explore, home::Home, map::MapScreen,
-    report::Report, reports::Reports, salinity::Salinity, services::Services, wifi::Wifi,
+    apply::Apply, compose::Compose, details::Details, dossier::DossierPage, explore::Explore,
+    home::Home, map::MapScreen, procedure::ProcedurePage, report::Report, reports::Reports,
+    salinity::Salinity, services::Services, wifi::Wifi,
 };
 
 /// The screens of the app.
@@ -30,7 +31,17 @@ pub enum Page {
     Details,
     /// The map of places and wifi, with the line to the destination in [`Route`].
     Map,
+    /// The procedure in [`SelectedProcedure`].
+    Procedure,
+    /// Writing an application (a draft's id).
+    Apply(uuid::Uuid),
+    /// One of the resident's dossiers.
+    Dossier(uuid::Uuid),
 }
+
+/// The procedure whose page shows.
+#[derive(Clone, Copy)]
+pub struct SelectedProcedure(pub RwSignal<Option<String>>);
 
 /// Where the map draws the line to, with the destination's name: set by "directions".
 #[derive(Clone, Copy)]
@@ -75,6 +86,7 @@ pub fn App() -> impl IntoView {
     provide_context(locale);
     provide_context(nav);
     provide_context(Selected(RwSignal::new(None)));
+    provide_context(SelectedProcedure(RwSignal::new(None)));
     provide_context(Route(RwSignal::new(None)));
     provide_context(Sync { status, version });
 
@@ -106,6 +118,7 @@ pub fn App() -> impl IntoView {
                 <Show when=move || nav.0.get() != Page::Home>
                     <button id="back" on:click=move |_| nav.0.set(match nav.0.get_untracked() {
                         Page::Compose(_) | Page::Report(_) => Page::Reports,
+                        Page::Procedure | Page::Apply(_) | Page::Dossier(_) => Page::Services,
                         _ => Page::Home,
                     })>{move || locale.t("back")}</button>
                 </Show>
@@ -125,6 +138,9 @@ pub fn App() -> impl IntoView {
                 Page::Report(id) => view! { <Report id /> }.into_any(),
                 Page::Details => view! { <Details /> }.into_any(),
                 Page::Map => view! { <MapScreen /> }.into_any(),
+                Page::Procedure => view! { <ProcedurePage /> }.into_any(),
+                Page::Apply(id) => view! { <Apply id /> }.into_any(),
+                Page::Dossier(id) => view! { <DossierPage id /> }.into_any(),
             }}
         </div>
     }

@@ -43,6 +43,19 @@ pub fn day(ms: i64) -> String {
     format!("{:02}/{:02}", date.get_date(), date.get_month() + 1)
 }
 
+/// Local date and time `DD/MM/YYYY HH:MM` of a Unix time in milliseconds.
+pub fn date_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}",
+        date.get_date(),
+        date.get_month() + 1,
+        date.get_full_year(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
 /// A distance as people say it: metres rounded to 10 under 1 km ("350 m"), else kilometres
 /// with one decimal ("1,2 km" in Vietnamese).
 pub fn distance(metres: f64, locale: crate::i18n::Locale) -> String {

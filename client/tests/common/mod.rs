@@ -92,6 +92,7 @@ impl TestGateway {
             city_pack: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/cities/my-tho"),
             simulate_every: None,
             public_url: None,
+            code_sender: std::sync::Arc::new(citizen_server::otp::LogSender),
         })
         .await
         .expect("gateway");

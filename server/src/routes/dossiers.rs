@@ -16,8 +16,9 @@ use citizen_core::dossier::{
 };
 use citizen_core::form::{CheckContext, normalize_phone};
 use citizen_core::i18n::Translator;
+use citizen_core::identity::Lookup;
 use citizen_core::text::Lang;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
@@ -229,15 +230,6 @@ pub async fn resident_op(
             )
             .await?,
     ))
-}
-
-/// Looks a dossier up by its code and the phone number it was applied with.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Lookup {
-    /// The dossier code (`MT-K7Q4-9D2X`; case, spaces and dashes do not matter).
-    pub code: String,
-    pub phone: String,
 }
 
 /// A dossier by its code and the applicant's phone number, from any device. A wrong number

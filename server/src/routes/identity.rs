@@ -6,48 +6,12 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use citizen_core::form::normalize_phone;
-use serde::{Deserialize, Serialize};
+use citizen_core::identity::{CodeRequest, CodeSent, DeviceToken, TokenRequest};
 
 use crate::error::{ApiError, ApiErrorBody};
 use crate::routes::input::{bearer, json_body};
 use crate::store::Role;
 use crate::{AppState, now_ms};
-
-/// Asks for a one-time code.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeRequest {
-    /// A Vietnamese mobile number as people write it (`0912 345 678`, `+84912345678`).
-    pub phone: String,
-}
-
-/// A code is on its way.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CodeSent {
-    /// The number as the gateway keeps it (`+84912345678`).
-    pub phone: String,
-    /// When the code stops working, ms since epoch.
-    pub expires_at_ms: i64,
-}
-
-/// Trades a code for a device token.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    pub phone: String,
-    /// The 6 digits received.
-    pub code: String,
-    /// What the device calls itself (`Lan's phone`), for the resident's list of devices.
-    #[serde(default)]
-    pub device: Option<String>,
-}
-
-/// A device token: send it as `Authorization: Bearer <token>`. Shown once.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DeviceToken {
-    pub phone: String,
-    pub token: String,
-}
 
 fn phone(field: &str, text: &str) -> Result<String, ApiError> {
     normalize_phone(text).ok_or_else(|| {

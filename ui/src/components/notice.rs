@@ -40,6 +40,7 @@ pub fn NoticeBar() -> impl IntoView {
     let resent = RwSignal::new(0u32);
     let salvaged = RwSignal::new(None::<Salvaged>);
     let salinity = RwSignal::new(None::<SalinityNotice>);
+    let dossier = RwSignal::new(None::<citizen_core::dossier::DossierNotice>);
     // How many salinity alerts this session has shown (each is shown once).
     let salinity_seen = RwSignal::new(0_usize);
     spawn_local(async move {
@@ -60,6 +61,15 @@ pub fn NoticeBar() -> impl IntoView {
             {
                 salinity_seen.update(|n| *n += notices.len());
                 salinity.set(notices.into_iter().last());
+            }
+            if let Ok(mut notices) = invoke::<_, Vec<citizen_core::dossier::DossierNotice>>(
+                "take_dossier_notices",
+                &NoArgs {},
+            )
+            .await
+                && let Some(last) = notices.pop()
+            {
+                dossier.set(Some(last));
             }
             if let Ok(count) = invoke::<_, u32>("take_resent_notices", &NoArgs {}).await
                 && count > 0
@@ -120,6 +130,21 @@ pub fn NoticeBar() -> impl IntoView {
                         ])}
                     </button>
                     <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| salinity.set(None)>"×"</button>
+                </div>
+            }
+        })}
+        {move || dossier.get().map(|n| {
+            let key = format!("dossier-step-{}", n.step.replace('_', "-"));
+            let id = n.dossier_id;
+            view! {
+                <div id="notice-dossier" class="notice" data-status=n.status.code() data-step=n.step.clone() role="status">
+                    <button class="link" on:click=move |_| { dossier.set(None); nav.0.set(Page::Dossier(id)); }>
+                        {move || locale.t_args("notice-dossier", &[
+                            ("code", Value::from(n.code.clone())),
+                            ("step", Value::from(locale.t(&key))),
+                        ])}
+                    </button>
+                    <button class="close" aria-label=move || locale.t("notice-close") on:click=move |_| dossier.set(None)>"×"</button>
                 </div>
             }
         })}
