@@ -8,9 +8,10 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, a11y, binary, click, element, free_port, quit, root, wait_text,
+    Display, Driver, GatewayProcess, a11y, binary, click, click_to, element, free_port, quit, root,
+    wait_text,
 };
 use fantoccini::Client;
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
@@ -170,6 +171,34 @@ async fn every_screen(
     check(app, checks, (pass, "#reports with a draft"), found).await?;
     click(app, "#back").await?;
     element(app, "#home").await?;
+    // A procedure, an application with the problems of a send too early, and a dossier.
+    click(app, "#go-services").await?;
+    click_to(
+        app,
+        "#catalogue li.procedure[data-id=\"birth-registration\"] button",
+        "#procedure #procedure-documents",
+    )
+    .await?;
+    check(app, checks, (pass, "#procedure"), found).await?;
+    visited.push("#procedure");
+    click_to(app, "#apply-online", "#apply .application").await?;
+    click(app, "#send-application").await?;
+    element(app, "#apply-problems").await?;
+    check(app, checks, (pass, "#apply with its problems"), found).await?;
+    visited.push("#apply");
+    click(app, "#back").await?;
+    click_to(
+        app,
+        "#my-dossiers li.dossier button",
+        "#dossier #dossier-status",
+    )
+    .await?;
+    check(app, checks, (pass, "#dossier waiting"), found).await?;
+    visited.push("#dossier");
+    click(app, "#back").await?;
+    element(app, "#services").await?;
+    click(app, "#back").await?;
+    element(app, "#home").await?;
     Ok(visited)
 }
 
@@ -193,9 +222,11 @@ fn router_screens() -> Result<Vec<String>> {
         .collect())
 }
 
-/// A report waiting on the device when the app starts, so the report screens have one.
+/// A report and an application waiting on the device when the app starts, so the report and
+/// dossier screens have one.
 async fn a_waiting_report(data_dir: &std::path::Path) -> Result<()> {
-    citizen_e2e::phone_with_a_waiting_report(data_dir, "Đèn đường hỏng trước trường", true).await
+    citizen_e2e::phone_with_a_waiting_report(data_dir, "Đèn đường hỏng trước trường", true).await?;
+    citizen_e2e::phone_with_a_waiting_application(data_dir).await
 }
 
 /// Tabs through the screen: every control is reached, each with a visible focus.
@@ -318,7 +349,9 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     app.perform_actions(enter).await?;
     element(&app, "#wifi").await?;
     click(&app, "#back").await?;
-    let visited = every_screen(&app, Checks::Rules, "vi", &mut found).await?;
+    let visited = every_screen(&app, Checks::Rules, "vi", &mut found)
+        .await
+        .context("the vi pass")?;
     for screen in router_screens()? {
         if !visited.contains(&screen.as_str()) {
             found.push(format!("the screen {screen} of the router is not checked"));
@@ -352,7 +385,9 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     if html_lang(&app).await? != "en" {
         found.push("<html lang> does not follow the switch to English".into());
     }
-    every_screen(&app, Checks::Rules, "en", &mut found).await?;
+    every_screen(&app, Checks::Rules, "en", &mut found)
+        .await
+        .context("the en pass")?;
 
     // Reflow: 320 CSS px wide (WCAG 1.4.10).
     app.set_window_size(320, 720).await?;
@@ -362,7 +397,9 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
     if width.as_u64().is_none_or(|w| w > 320) {
         bail!("the window did not narrow to 320 CSS px: {width}");
     }
-    every_screen(&app, Checks::Reflow, "320 px", &mut found).await?;
+    every_screen(&app, Checks::Reflow, "320 px", &mut found)
+        .await
+        .context("the 320 px pass")?;
     app.execute("window.scrollTo(0, 0); return true;", vec![])
         .await?;
     std::fs::write(shots.join("narrow-320.png"), app.screenshot().await?)?;
@@ -374,7 +411,9 @@ async fn every_screen_is_usable_by_everyone_in_both_languages() -> Result<()> {
         vec![],
     )
     .await?;
-    every_screen(&app, Checks::Reflow, "text 200 %", &mut found).await?;
+    every_screen(&app, Checks::Reflow, "text 200 %", &mut found)
+        .await
+        .context("the text 200 % pass")?;
     app.execute("window.scrollTo(0, 0); return true;", vec![])
         .await?;
     std::fs::write(shots.join("text-200.png"), app.screenshot().await?)?;
@@ -445,7 +484,9 @@ async fn every_screen_is_usable_in_the_dark_scheme_with_reduced_motion() -> Resu
         bail!("reduced motion could not be switched on for the test");
     }
     let mut found = Vec::new();
-    every_screen(&app, Checks::Rules, "dark", &mut found).await?;
+    every_screen(&app, Checks::Rules, "dark", &mut found)
+        .await
+        .context("the dark pass")?;
     // Nothing moves: no element keeps an animation or a transition (WCAG 2.3.3).
     let moving = app
         .execute(

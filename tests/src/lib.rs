@@ -129,6 +129,9 @@ pub struct GatewayProcess {
     balancer: Option<Balancer>,
     /// Whether the instances run the built-in station simulation (the first one only).
     simulate: bool,
+    /// Where the instances write the one-time codes they send (`--otp-sender file:…`).
+    codes: PathBuf,
+    _codes_dir: tempfile::TempDir,
 }
 
 /// nginx in front of the instances, with its configuration in a private directory.
@@ -188,6 +191,7 @@ impl GatewayProcess {
         } else {
             vec![port]
         };
+        let codes_dir = tempfile::tempdir()?;
         let mut gateway = GatewayProcess {
             port,
             database_url: database_url.to_owned(),
@@ -196,6 +200,8 @@ impl GatewayProcess {
             instances: ports.into_iter().map(|p| (p, None)).collect(),
             balancer: None,
             simulate,
+            codes: codes_dir.path().join("codes.txt"),
+            _codes_dir: codes_dir,
         };
         for i in 0..gateway.instances.len() {
             gateway.start_instance(i)?;
@@ -245,6 +251,8 @@ impl GatewayProcess {
             // One simulating instance is enough (the README says so for production too).
             .arg("--simulate-secs")
             .arg(if self.simulate && i == 0 { "300" } else { "0" })
+            .arg("--otp-sender")
+            .arg(format!("file:{}", self.codes.display()))
             // CITIZEN_E2E_GATEWAY_LOG=info shows every request the gateway answers.
             .env(
                 "RUST_LOG",
@@ -282,6 +290,18 @@ impl GatewayProcess {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last one-time code any instance sent to `phone` (`+84…`), as a resident reads it
+    /// from the text message.
+    pub fn last_code(&self, phone: &str) -> Option<String> {
+        let sent = std::fs::read_to_string(&self.codes).ok()?;
+        sent.lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                (parts.next()? == phone).then(|| parts.next().map(str::to_owned))?
+            })
+            .last()
     }
 
     /// Kills every instance (SIGKILL) and the balancer.
@@ -543,6 +563,36 @@ pub async fn click(client: &Client, css: &str) -> Result<()> {
     .await
 }
 
+/// Clicks `css` until `then` shows: a click that landed on an element the UI replaced at that
+/// moment (a list re-rendered as synced data arrived) is lost without an error, so it is
+/// repeated.
+pub async fn click_to(client: &Client, css: &str, then: &str) -> Result<()> {
+    eventually(
+        Duration::from_secs(30),
+        &format!("{css} leading to {then}"),
+        || async {
+            if text_of(client, then).await?.is_some() {
+                return Ok(Some(()));
+            }
+            let el = match client.find(Locator::Css(css)).await {
+                Ok(el) => el,
+                Err(e) if e.is_no_such_element() => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            match el.click().await {
+                Ok(()) => {}
+                Err(e) if e.is_stale_element_reference() || e.is_no_such_element() => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(anyhow!("clicking {css}: {e:?}")),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok(text_of(client, then).await?.map(drop))
+        },
+    )
+    .await
+}
+
 /// The element `css` once it is there.
 pub async fn element(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
     eventually(Duration::from_secs(20), css, || async {
@@ -614,6 +664,56 @@ pub async fn phone_with_a_waiting_report(
     store.save_draft(&draft).await?;
     store
         .submit_draft(draft.id, &pack.city, |c| c == category, now_ms())
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Sets up the store in `data_dir` as a phone whose resident identified (with a token the
+/// gateway does not know) and sent an application for a certified copy while offline: the
+/// application waits in the outbox, its PDF on the device; the store closed.
+pub async fn phone_with_a_waiting_application(data_dir: &Path) -> Result<()> {
+    use citizen_client::syncer::now_ms;
+    std::fs::create_dir_all(data_dir)?;
+    let pack = citizen_core::CityPack::parse(citizen_core::city::default_pack_sources())?;
+    let store = citizen_client::Store::open(&data_dir.join("citizen.db")).await?;
+    store.bootstrap(&pack).await?;
+    store.set_identity("+84912345678", &"0".repeat(64)).await?;
+    let draft = store.new_application("certified-copy", now_ms()).await?;
+    let original = store
+        .attach_document(
+            "bang-tot-nghiep.pdf",
+            &citizen_server::document::sample_pdf(1),
+            now_ms(),
+        )
+        .await?;
+    let answers = serde_json::json!({
+        "applicant_name": "Nguyễn Thị Lan",
+        "applicant_citizen_id": "082190000123",
+        "applicant_phone": "0912345678",
+        "document_title": "Bằng tốt nghiệp trung học phổ thông",
+        "copies": 2,
+        "original": [original],
+        "pickup": "office",
+        "declaration": true,
+    });
+    let answers = answers.as_object().cloned().context("an object")?;
+    store.save_application(draft.id, &answers, now_ms()).await?;
+    let source = pack
+        .forms
+        .iter()
+        .find(|f| f.procedure == "certified-copy")
+        .context("the pack's certified-copy form")?;
+    let form = citizen_core::form::Form::compile(source)?;
+    let today = citizen_core::civil::Date::from_days_since_epoch(
+        (now_ms() + 7 * 3_600_000).div_euclid(citizen_core::civil::DAY_MS),
+    );
+    let ctx = citizen_core::form::CheckContext {
+        today,
+        wards: &pack.wards,
+    };
+    store
+        .submit_application(draft.id, &form, &ctx, now_ms())
         .await?;
     store.close().await;
     Ok(())

@@ -105,6 +105,11 @@ pub fn App() -> impl IntoView {
     poll();
     let _ = set_interval_with_handle(poll, std::time::Duration::from_millis(STATUS_POLL_MS));
 
+    // A new screen starts at its top, not where the last one was scrolled to.
+    Effect::new(move |_| {
+        nav.0.track();
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    });
     Effect::new(move |_| {
         let lang = locale.lang();
         if let Some(root) = document().document_element() {

@@ -171,6 +171,8 @@ fn postgres_tests(root: &Path) -> Result<()> {
             "report_app",
             "--test",
             "salinity_app",
+            "--test",
+            "services_app",
         ],
     ];
     for args in runs {

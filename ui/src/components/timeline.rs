@@ -24,11 +24,8 @@ pub fn Timeline(dossier: Dossier) -> impl IntoView {
                 let detail = entry.action.clone().map(|action| detail(action, locale));
                 view! {
                     <li data-status=entry.status.code() data-step=step>
-                        <span class="when">{date_time(entry.at_ms)}</span>
-                        " "
+                        <span class="when sub">{date_time(entry.at_ms)} " · " {move || locale.t(who)}</span>
                         <span class="what">{move || locale.t(&key)}</span>
-                        " · "
-                        <span class="who sub">{move || locale.t(who)}</span>
                         {detail}
                     </li>
                 }

@@ -57,7 +57,7 @@ pub fn Apply(id: Uuid) -> impl IntoView {
         Ok::<_, AppError>((draft, source, wards, procedure))
     });
     view! {
-        <main id="apply-screen">
+        <main id="apply">
             <Suspense fallback=move || view! { <p>{move || locale.t("loading")}</p> }>
                 {move || data.get().map(|answer| match answer {
                     Ok((draft, Some(source), Some(wards), Some(procedure))) => match Form::compile(&source) {
@@ -409,6 +409,7 @@ fn FieldView(layout: FieldLayout, required: bool, ctx: FieldContext) -> impl Int
             let name = name.clone();
             let choices = layout.choices.clone();
             view! {
+                <div class="select-box">
                 <select id=input_id.clone() aria-describedby=described.clone()
                     aria-invalid=move || has_problem.get().to_string() aria-required=required.to_string()
                     on:change=move |ev| {
@@ -425,6 +426,7 @@ fn FieldView(layout: FieldLayout, required: bool, ctx: FieldContext) -> impl Int
                         view! { <option value=c.value.clone() selected=selected>{move || c.label.get(locale.lang()).to_owned()}</option> }
                     }).collect_view()}
                 </select>
+                </div>
             }
             .into_any()
         }
@@ -535,6 +537,7 @@ fn AddressInput(
     let (ward_now, street_now) = (part.clone(), part);
     let (update_ward, update_street) = (update.clone(), update);
     view! {
+        <div class="select-box">
         <select id=input_id aria-describedby=described aria-invalid=move || invalid.get().to_string()
             aria-required=required.to_string()
             on:change=move |ev| update_ward("ward", event_target_value(&ev))>
@@ -548,6 +551,7 @@ fn AddressInput(
                 view! { <option value=code selected=selected>{w.name.clone()}</option> }
             }).collect_view()}
         </select>
+        </div>
         <label for=street_id.clone() class="sub">{move || locale.t("apply-street")}</label>
         <input id=street_id type="text" autocomplete="street-address"
             prop:value=move || street_now("street")
@@ -640,7 +644,7 @@ fn FileInput(
                 let put = put.clone();
                 let files = files.clone();
                 let id = doc.id;
-                let size = number(doc.size as f64 / 1024.0, 0, locale.lang());
+                let size = number(doc.size.div_ceil(1024) as f64, 0, locale.lang());
                 view! {
                     <li class="file" data-id=id.to_string()>
                         <span>{doc.name.clone()}</span>

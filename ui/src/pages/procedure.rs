@@ -84,7 +84,7 @@ fn Details(procedure: Procedure, department: Option<Department>, has_form: bool)
         {if has_form {
             view! {
                 <p class="note">{move || locale.t("procedure-apply-note")}</p>
-                <button id="apply" class="primary" on:click=apply>{move || locale.t("procedure-apply")}</button>
+                <button id="apply-online" class="primary" on:click=apply>{move || locale.t("procedure-apply")}</button>
             }.into_any()
         } else {
             view! { <p id="procedure-in-person" class="note">{move || locale.t("procedure-no-form")}</p> }.into_any()
