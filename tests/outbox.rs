@@ -1,8 +1,9 @@
-//! Nothing lost, nothing doubled: a device writing and sending reports with photos is killed
-//! (SIGKILL) at random points, the gateway is killed mid-upload, and the link drops every few
-//! hundred kilobytes. In the end every report is on the gateway exactly once, with photos
-//! byte-identical to the device's processed copies. On PostgreSQL the gateway is two
-//! instances behind nginx, and one instance at a time is killed while the other serves.
+//! Nothing lost, nothing doubled: a device writing and sending reports with photos and
+//! applications with documents is killed (SIGKILL) at random points, the gateway is killed
+//! mid-upload, and the link drops every few hundred kilobytes. In the end every report and
+//! every application is on the gateway exactly once, with photos and documents byte-identical
+//! to the device's copies. On PostgreSQL the gateway is two instances behind nginx, and one
+//! instance at a time is killed while the other serves.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,9 +16,49 @@ use citizen_e2e::proxy::Proxy;
 use citizen_e2e::{GatewayProcess, free_port};
 use rand::Rng as _;
 
-fn reporter() -> Command {
+/// The resident the device applies as: a phone number and the device token the gateway gave
+/// for it after a one-time code.
+#[derive(Clone)]
+struct Resident {
+    phone: String,
+    token: String,
+}
+
+impl Resident {
+    /// Identifies `phone` on `gateway` as the app does: asks for a code, reads it from the
+    /// gateway's code file, trades it for a token.
+    async fn identify(gateway: &GatewayProcess, phone: &str) -> Result<Resident> {
+        let http = reqwest::Client::new();
+        let sent: serde_json::Value = http
+            .post(format!("{}/api/v1/identity/codes", gateway.url()))
+            .json(&serde_json::json!({"phone": phone}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let phone = sent["phone"].as_str().context("the number")?.to_owned();
+        let code = gateway.last_code(&phone).context("the code sent")?;
+        let token: serde_json::Value = http
+            .post(format!("{}/api/v1/identity/tokens", gateway.url()))
+            .json(&serde_json::json!({"phone": phone, "code": code}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(Resident {
+            phone,
+            token: token["token"].as_str().context("a token")?.to_owned(),
+        })
+    }
+}
+
+fn reporter(resident: &Resident) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_citizen-reporter"));
     cmd.env("RUST_LOG", "warn")
+        .env("CITIZEN_RESIDENT_PHONE", &resident.phone)
+        .env("CITIZEN_RESIDENT_TOKEN", &resident.token)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
@@ -27,16 +68,17 @@ fn reporter() -> Command {
 fn run_to_the_end(
     store: &Path,
     url: &str,
-    reports: usize,
-    photos: usize,
+    resident: &Resident,
+    (reports, photos, applications): (usize, usize, usize),
     within: Duration,
 ) -> Result<()> {
-    let mut child = reporter()
+    let mut child = reporter(resident)
         .args([
             store.to_str().context("path")?,
             url,
             &reports.to_string(),
             &photos.to_string(),
+            &applications.to_string(),
         ])
         .spawn()?;
     let deadline = Instant::now() + within;
@@ -58,12 +100,13 @@ fn run_to_the_end(
     }
 }
 
-/// Checks the end state: the gateway holds exactly the device's reports, once each, with
-/// byte-identical photos, and the device's outbox is empty.
+/// Checks the end state: the gateway holds exactly the device's reports and applications,
+/// once each, with byte-identical photos and documents, and the device's outbox is empty.
 async fn assert_delivered_exactly_once(
     store_path: &Path,
     gateway: &str,
-    reports: usize,
+    resident: &Resident,
+    (reports, applications): (usize, usize),
 ) -> Result<()> {
     let store = Store::open(store_path).await?;
     let mine = store.my_reports().await?;
@@ -131,7 +174,66 @@ async fn assert_delivered_exactly_once(
             photos += 1;
         }
     }
-    eprintln!("{reports} reports and {photos} photos delivered exactly once");
+    let dossiers: Vec<citizen_core::dossier::Dossier> = http
+        .get(format!("{gateway}/api/v1/dossiers"))
+        .bearer_auth(&resident.token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let applied = store.my_dossiers().await?;
+    ensure!(
+        applied.len() == applications && dossiers.len() == applications,
+        "{} applications on the device and {} dossiers on the gateway, not {applications}",
+        applied.len(),
+        dossiers.len()
+    );
+    let mut documents = 0;
+    for mine in &applied {
+        let there = dossiers
+            .iter()
+            .find(|d| d.id == mine.id)
+            .with_context(|| format!("application {} is a dossier", mine.id))?;
+        ensure!(
+            mine.receipt.as_ref().is_some_and(|r| r.code == there.code),
+            "the device holds the dossier code of {}",
+            mine.id
+        );
+        ensure!(
+            there.documents.len() == 2,
+            "{} has its two documents",
+            there.code
+        );
+        for doc in &there.documents {
+            let (_, local) = store
+                .document_data(doc.id)
+                .await?
+                .context("the local copy")?;
+            let remote = http
+                .get(format!(
+                    "{gateway}/api/v1/dossiers/{}/documents/{}",
+                    there.code, doc.id
+                ))
+                .bearer_auth(&resident.token)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            ensure!(
+                remote.as_ref() == local.as_slice(),
+                "document {} of {} is byte-identical",
+                doc.name,
+                there.code
+            );
+            documents += 1;
+        }
+    }
+    eprintln!(
+        "{reports} reports with {photos} photos and {applications} applications with \
+         {documents} documents delivered exactly once"
+    );
     store.close().await;
     Ok(())
 }
@@ -141,18 +243,21 @@ async fn reports_survive_the_device_being_killed_at_random_points() -> Result<()
     const RUNS: usize = 60;
     const REPORTS: usize = 12;
     const PHOTOS: usize = 2;
+    const APPLICATIONS: usize = 3;
     let dir = tempfile::tempdir()?;
     let gateway = GatewayProcess::start("debug", &dir.path().join("gw.db"), free_port()?)?;
+    let resident = Resident::identify(&gateway, "0912345678").await?;
     let store = dir.path().join("device.db");
     let mut rng = rand::rng();
     let (mut killed, mut finished) = (0, 0);
     for _ in 0..RUNS {
-        let mut child = reporter()
+        let mut child = reporter(&resident)
             .args([
                 store.to_str().context("path")?,
                 &gateway.url(),
                 &REPORTS.to_string(),
                 &PHOTOS.to_string(),
+                &APPLICATIONS.to_string(),
             ])
             .spawn()?;
         std::thread::sleep(Duration::from_millis(rng.random_range(30..700)));
@@ -186,29 +291,32 @@ async fn reports_survive_the_device_being_killed_at_random_points() -> Result<()
     run_to_the_end(
         &store,
         &gateway.url(),
-        REPORTS,
-        PHOTOS,
+        &resident,
+        (REPORTS, PHOTOS, APPLICATIONS),
         Duration::from_secs(120),
     )?;
-    assert_delivered_exactly_once(&store, &gateway.url(), REPORTS).await
+    assert_delivered_exactly_once(&store, &gateway.url(), &resident, (REPORTS, APPLICATIONS)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_go_on_when_the_gateway_is_killed_and_restarted() -> Result<()> {
     const REPORTS: usize = 6;
     const PHOTOS: usize = 2;
+    const APPLICATIONS: usize = 2;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("gw.db");
     let port = free_port()?;
     let mut gateway = GatewayProcess::start("debug", &db, port)?;
+    let resident = Resident::identify(&gateway, "0912345678").await?;
     let url = gateway.url();
     let store = dir.path().join("device.db");
-    let mut child = reporter()
+    let mut child = reporter(&resident)
         .args([
             store.to_str().context("path")?,
             &url,
             &REPORTS.to_string(),
             &PHOTOS.to_string(),
+            &APPLICATIONS.to_string(),
         ])
         .spawn()?;
     let mut rng = rand::rng();
@@ -243,26 +351,29 @@ async fn uploads_go_on_when_the_gateway_is_killed_and_restarted() -> Result<()> 
         restarts >= 3,
         "the gateway was killed during the run ({restarts} times)"
     );
-    assert_delivered_exactly_once(&store, &url, REPORTS).await
+    assert_delivered_exactly_once(&store, &url, &resident, (REPORTS, APPLICATIONS)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_resume_over_a_link_that_drops_every_300_kb() -> Result<()> {
     const REPORTS: usize = 3;
     const PHOTOS: usize = 2;
+    const APPLICATIONS: usize = 2;
     let dir = tempfile::tempdir()?;
     let gateway = GatewayProcess::start("debug", &dir.path().join("gw.db"), free_port()?)?;
+    let resident = Resident::identify(&gateway, "0912345678").await?;
     let proxy = Proxy::start(format!("127.0.0.1:{}", gateway.port).parse()?).await?;
     proxy.drop_every(300 * 1024);
     let store = dir.path().join("device.db");
     let proxy_url = proxy.url();
     let store_arg = store.clone();
+    let device = resident.clone();
     tokio::task::spawn_blocking(move || {
         run_to_the_end(
             &store_arg,
             &proxy_url,
-            REPORTS,
-            PHOTOS,
+            &device,
+            (REPORTS, PHOTOS, APPLICATIONS),
             Duration::from_secs(120),
         )
     })
@@ -272,10 +383,13 @@ async fn uploads_resume_over_a_link_that_drops_every_300_kb() -> Result<()> {
     for r in local.my_reports().await? {
         photo_bytes += r.submission.photos.iter().map(|p| p.size).sum::<u64>();
     }
+    for d in local.my_dossiers().await? {
+        photo_bytes += d.documents.iter().map(|doc| doc.size).sum::<u64>();
+    }
     local.close().await;
     let ratio = proxy.sent_up() as f64 / photo_bytes as f64;
     eprintln!(
-        "{} bytes went up for {photo_bytes} bytes of photos ({ratio:.2}×), {} cuts",
+        "{} bytes went up for {photo_bytes} bytes of photos and documents ({ratio:.2}×), {} cuts",
         proxy.sent_up(),
         proxy.cuts()
     );
@@ -288,5 +402,5 @@ async fn uploads_resume_over_a_link_that_drops_every_300_kb() -> Result<()> {
         ratio < 1.6,
         "resumed uploads do not start again from zero: {ratio:.2}× the photo bytes went up"
     );
-    assert_delivered_exactly_once(&store, &gateway.url(), REPORTS).await
+    assert_delivered_exactly_once(&store, &gateway.url(), &resident, (REPORTS, APPLICATIONS)).await
 }

@@ -442,7 +442,7 @@ impl Store {
 
     pub async fn my_dossier(&self, id: Uuid) -> Result<Option<MyDossier>, StoreError> {
         let row = sqlx::query(
-            "SELECT procedure_id, created_at_ms, receipt, dossier FROM my_dossiers WHERE id = ?",
+            "SELECT procedure_id, created_at_ms, receipt, dossier, application FROM my_dossiers WHERE id = ?",
         )
         .bind(id.to_string())
         .fetch_optional(self.pool())
@@ -468,10 +468,12 @@ impl Store {
                 problem = SyncProblem::from_code(&code);
             }
         }
+        let application: Application = serde_json::from_str(&row.get::<String, _>(4))?;
         Ok(Some(MyDossier {
             id,
             procedure: row.get(0),
             created_at_ms: row.get(1),
+            documents: citizen_core::form::attachment_refs(&application.answers),
             receipt: receipt.map(|r| serde_json::from_str(&r)).transpose()?,
             dossier: dossier.map(|d| serde_json::from_str(&d)).transpose()?,
             waiting,

@@ -363,6 +363,8 @@ pub struct MyDossier {
     pub procedure: String,
     /// When it was sent from this device (the device's clock).
     pub created_at_ms: i64,
+    /// The documents the application was sent with.
+    pub documents: Vec<AttachmentRef>,
     /// The gateway's receipt, once it took the application.
     pub receipt: Option<DossierReceipt>,
     /// The dossier as the gateway last told it.

@@ -117,16 +117,22 @@ fn check_pdf(field: &str, data: &[u8]) -> Result<CheckedDocument, FieldError> {
 /// A minimal PDF of `pages` empty A4 pages with a correct cross-reference table, for tests
 /// and benchmarks.
 pub fn sample_pdf(pages: usize) -> Vec<u8> {
-    pdf_with(pages, false)
+    pdf_with(pages, false, (0, 0))
+}
+
+/// A 1-page PDF that also carries `bytes` of noise from `seed` (an embedded file's stream), as
+/// heavy as a scanned page, for tests and benchmarks of uploads.
+pub fn sample_pdf_of(bytes: usize, seed: u64) -> Vec<u8> {
+    pdf_with(1, false, (bytes, seed))
 }
 
 /// The same PDF declaring RC4 encryption with a user password (as a "protect with a
 /// password" of a PDF printer writes it).
 pub fn sample_encrypted_pdf() -> Vec<u8> {
-    pdf_with(1, true)
+    pdf_with(1, true, (0, 0))
 }
 
-fn pdf_with(pages: usize, encrypted: bool) -> Vec<u8> {
+fn pdf_with(pages: usize, encrypted: bool, (filler, seed): (usize, u64)) -> Vec<u8> {
     use lopdf::{Dictionary, Object};
     let dict = |entries: Vec<(&str, Object)>| {
         let mut d = Dictionary::new();
@@ -163,6 +169,23 @@ fn pdf_with(pages: usize, encrypted: bool) -> Vec<u8> {
         ("Pages", Object::Reference(pages_id)),
     ]));
     doc.trailer.set("Root", Object::Reference(catalog));
+    if filler > 0 {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let noise: Vec<u8> = (0..filler)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect();
+        let stream = lopdf::Stream::new(
+            dict(vec![("Type", Object::Name(b"EmbeddedFile".to_vec()))]),
+            noise,
+        );
+        let id = doc.add_object(stream);
+        doc.trailer.set("Filler", Object::Reference(id));
+    }
     if encrypted {
         let encrypt = doc.add_object(dict(vec![
             ("Filter", Object::Name(b"Standard".to_vec())),
@@ -195,6 +218,12 @@ mod tests {
     fn documents_are_known_by_their_bytes() {
         let ok = check("documents[0]", &sample_pdf(3)).expect("a 3-page PDF");
         assert_eq!((ok.media_type, ok.pages), ("application/pdf", 3));
+        let heavy = sample_pdf_of(300_000, 7);
+        assert!(heavy.len() > 300_000, "{} bytes", heavy.len());
+        assert_eq!(
+            check("documents[0]", &heavy).expect("a heavy PDF").data,
+            heavy
+        );
         let long =
             check("documents[0]", &sample_pdf(MAX_PDF_PAGES + 1)).expect_err("too many pages");
         assert!(long.message.contains("201 pages"), "{}", long.message);

@@ -1,9 +1,13 @@
-//! A resident's device without a screen, for the crash tests: it writes reports with photos
-//! through the same client library the app's commands call, and sends them. It can be killed
-//! at any point and started again; each start goes on from what the store holds, so the end
-//! state must be the same as if it had never been interrupted.
+//! A resident's device without a screen, for the crash tests: it writes reports with photos,
+//! and applications for a certified copy with a PDF and a photographed page, through the same
+//! client library the app's commands call, and sends them. It can be killed at any point and
+//! started again; each start goes on from what the store holds, so the end state must be the
+//! same as if it had never been interrupted.
 //!
-//! Usage: citizen-reporter STORE GATEWAY_URL REPORTS PHOTOS_PER_REPORT
+//! Usage: citizen-reporter STORE GATEWAY_URL REPORTS PHOTOS_PER_REPORT [APPLICATIONS]
+//!
+//! Applications need the resident's identity: `CITIZEN_RESIDENT_PHONE` and
+//! `CITIZEN_RESIDENT_TOKEN` (a device token the gateway gave for that number).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,11 +22,16 @@ use citizen_core::{CityPack, Position};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [store_path, gateway_url, reports, photos] = args.as_slice() else {
-        bail!("usage: citizen-reporter STORE GATEWAY_URL REPORTS PHOTOS_PER_REPORT");
+    let (store_path, gateway_url, reports, photos, applications) = match args.as_slice() {
+        [s, g, r, p] => (s, g, r, p, "0"),
+        [s, g, r, p, a] => (s, g, r, p, a.as_str()),
+        _ => bail!(
+            "usage: citizen-reporter STORE GATEWAY_URL REPORTS PHOTOS_PER_REPORT [APPLICATIONS]"
+        ),
     };
     let reports: usize = reports.parse().context("REPORTS")?;
     let photos: usize = photos.parse().context("PHOTOS_PER_REPORT")?;
+    let applications: usize = applications.parse().context("APPLICATIONS")?;
     let store = Store::open(&PathBuf::from(store_path)).await?;
     let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
     store.bootstrap(&pack).await?;
@@ -58,6 +67,10 @@ async fn main() -> Result<()> {
             .await?;
     }
 
+    if applications > 0 {
+        apply(&store, &pack, applications).await?;
+    }
+
     let outbox = Outbox::new(
         store.clone(),
         Gateway::new(gateway_url),
@@ -79,6 +92,68 @@ async fn main() -> Result<()> {
     }
     println!("all sent");
     Ok(())
+}
+
+/// Writes and sends certified-copy applications until the device holds `count`: each with a
+/// 400 KB PDF and a photographed page, so their uploads take several chunks.
+async fn apply(store: &Store, pack: &CityPack, count: usize) -> Result<()> {
+    if store.identity().await?.is_none() {
+        let phone = std::env::var("CITIZEN_RESIDENT_PHONE").context("CITIZEN_RESIDENT_PHONE")?;
+        let token = std::env::var("CITIZEN_RESIDENT_TOKEN").context("CITIZEN_RESIDENT_TOKEN")?;
+        store.set_identity(&phone, &token).await?;
+    }
+    let source = pack
+        .forms
+        .iter()
+        .find(|f| f.procedure == "certified-copy")
+        .context("the certified-copy form")?;
+    let form = citizen_core::form::Form::compile(source)?;
+    let today = citizen_core::civil::Date::from_days_since_epoch(
+        (now_ms() + 7 * 3_600_000).div_euclid(citizen_core::civil::DAY_MS),
+    );
+    let ctx = citizen_core::form::CheckContext {
+        today,
+        wards: &pack.wards,
+    };
+    loop {
+        let written = store.my_dossiers().await?.len();
+        if written >= count {
+            return Ok(());
+        }
+        let draft = match store.application_drafts().await?.pop() {
+            Some(d) => d,
+            None => store.new_application("certified-copy", now_ms()).await?,
+        };
+        let mut answers = draft.answers.clone();
+        if !answers.contains_key("original") {
+            let pdf = citizen_server::document::sample_pdf_of(400_000, written as u64);
+            let scan = test_photo(1_000 + written);
+            let mut documents = Vec::new();
+            for (name, bytes) in [("ban-chinh.pdf", pdf), ("trang-2.jpg", scan)] {
+                documents.push(store.attach_document(name, &bytes, now_ms()).await?);
+            }
+            answers.insert("original".into(), serde_json::to_value(&documents)?);
+            store.save_application(draft.id, &answers, now_ms()).await?;
+        }
+        for (key, value) in [
+            ("applicant_name", serde_json::json!("Nguyễn Thị Lan")),
+            ("applicant_citizen_id", serde_json::json!("082190000123")),
+            ("applicant_phone", serde_json::json!("0912345678")),
+            (
+                "document_title",
+                serde_json::json!(format!("Bằng tốt nghiệp số {written}")),
+            ),
+            ("copies", serde_json::json!(2)),
+            ("pickup", serde_json::json!("office")),
+            ("declaration", serde_json::json!(true)),
+        ] {
+            answers.insert(key.into(), value);
+        }
+        store.save_application(draft.id, &answers, now_ms()).await?;
+        store
+            .submit_application(draft.id, &form, &ctx, now_ms())
+            .await?;
+    }
 }
 
 /// A camera-like photo: 1 600 × 1 200 of noise, which JPEG cannot squeeze much, so uploads
