@@ -324,6 +324,13 @@ impl Store {
         })
     }
 
+    /// Closes the database's connections (waiting for those in use), as a stopping gateway
+    /// does.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
