@@ -358,3 +358,149 @@ async fn an_application_made_offline_goes_through_to_its_result_and_rating() -> 
     gateway.stop();
     Ok(())
 }
+
+/// The answers a resident types, each with what the form must say about it (a problem's
+/// translation key, or none): the app (the validation compiled to WASM, as the resident
+/// types) and the gateway (the same validation, native, on submission) are fed the same table
+/// and must agree with it and with each other.
+const AGREEMENT: &[(&str, &str, Option<&str>)] = &[
+    ("applicant_citizen_id", "08219000012", Some("form-problem-citizen-id-digits")),
+    ("applicant_citizen_id", "003190000123", Some("form-problem-citizen-id-province")),
+    ("applicant_citizen_id", "082499000123", Some("form-problem-citizen-id-year")),
+    ("applicant_citizen_id", "0821 9000 0123", None),
+    ("applicant_phone", "09123abc78", Some("form-problem-phone")),
+    ("applicant_phone", "0112345678", Some("form-problem-phone")),
+    ("applicant_phone", "+84 912.345.678", None),
+    ("applicant_email", "lan@@example", Some("form-problem-email")),
+    ("applicant_email", "lan@example.com", None),
+    ("child_birth_date", "31/02/2025", Some("form-problem-invalid-date")),
+    ("child_birth_date", "1/13/2025", Some("form-problem-invalid-date")),
+    ("child_birth_date", "01/01/2099", Some("form-problem-date-in-future")),
+    ("child_birth_date", "20/11/2026", None),
+    ("child_name", "K", Some("form-problem-too-short")),
+    ("child_name", "Khôi 2", Some("form-problem-pattern")),
+    ("child_name", "Trần Minh Khôi", None),
+    ("child_ethnicity", "X", Some("form-problem-too-short")),
+    ("child_ethnicity", "Kinh", None),
+];
+
+/// What the gateway says about `field` set to `value` in an otherwise valid application: the
+/// key of its problem for that field, or none (accepted).
+async fn gateway_says(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    certificate: &Value,
+    field: &str,
+    value: Value,
+) -> Result<Option<String>> {
+    let mut answers = json!({
+        "applicant_name": "Nguyễn Thị Lan",
+        "applicant_citizen_id": "082190000123",
+        "applicant_phone": "0912345678",
+        "relationship": "mother",
+        "child_name": "Trần Minh Khôi",
+        "child_sex": "male",
+        "child_birth_date": "2026-11-20",
+        "child_birth_place": {"ward": "28261", "street": "2 Hùng Vương"},
+        "child_ethnicity": "Kinh",
+        "mother_name": "Nguyễn Thị Lan",
+        "mother_citizen_id": "082190000123",
+        "father_known": "no",
+        "birth_certificate": [certificate],
+        "declaration": true,
+    });
+    answers[field] = value;
+    let answer = http
+        .post(format!("{url}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .json(&json!({"id": uuid::Uuid::now_v7(), "procedure": "birth-registration", "answers": answers}))
+        .send()
+        .await?;
+    if answer.status().is_success() {
+        return Ok(None);
+    }
+    let body: Value = answer.json().await?;
+    let problem = body["problems"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["field"] == field))
+        .with_context(|| format!("the gateway names {field}: {body}"))?;
+    let code = problem["code"].as_str().context("a code")?;
+    Ok(Some(format!("form-problem-{}", code.replace('_', "-"))))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_and_the_gateway_agree_on_every_answer() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let port = free_port()?;
+    let mut gateway =
+        GatewayProcess::start_without_simulation("debug", &tmp.path().join("gateway.db"), port)?;
+    let display = Display::get()?;
+    let driver = Driver::start(
+        &display,
+        binary("citizen-app", "debug")?,
+        &[
+            ("CITIZEN_GATEWAY_URL", gateway.url()),
+            ("CITIZEN_DATA_DIR", tmp.path().join("app").display().to_string()),
+            ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
+        ],
+    )?;
+    let http = reqwest::Client::new();
+    let url = gateway.url();
+    let sent: Value = http
+        .post(format!("{url}/api/v1/identity/codes"))
+        .json(&json!({"phone": "0987654321"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let phone = sent["phone"].as_str().context("the number")?;
+    let code = gateway.last_code(phone).context("the code")?;
+    let token: Value = http
+        .post(format!("{url}/api/v1/identity/tokens"))
+        .json(&json!({"phone": phone, "code": code}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"].as_str().context("a token")?.to_owned();
+
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    click(&app, "#go-services").await?;
+    click_to(
+        &app,
+        "#catalogue li.procedure[data-id=birth-registration] button",
+        "#procedure-documents",
+    )
+    .await?;
+    click_to(&app, "#apply-online", "#apply .application").await?;
+    let mut disagreements = Vec::new();
+    for &(field, typed, expected) in AGREEMENT {
+        type_in(&app, &format!("#f-{field}"), typed).await?;
+        // Leaving the field shows its problem.
+        app.execute("document.activeElement.blur(); return true;", vec![])
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let in_app = attr(&app, &format!("[data-field={field}] .problem"), "data-problem").await?;
+        // On the wire, as the app sends it: a date typed dd/mm/yyyy as ISO.
+        let wire = if field == "child_birth_date" {
+            citizen_core::form::parse_screen_date(typed).unwrap_or_else(|_| typed.to_owned())
+        } else {
+            typed.to_owned()
+        };
+        // A document of its own for each application: an accepted one keeps it.
+        let certificate = staff_upload(&http, &url, &sample_pdf(1), "giay-chung-sinh.pdf").await?;
+        let at_gateway = gateway_says(&http, &url, &token, &certificate, field, json!(wire)).await?;
+        let expected = expected.map(str::to_owned);
+        if in_app != expected || at_gateway != expected {
+            disagreements.push(format!(
+                "{field} = {typed:?}: app {in_app:?}, gateway {at_gateway:?}, expected {expected:?}"
+            ));
+        }
+    }
+    ensure!(disagreements.is_empty(), "{disagreements:#?}");
+    quit(app).await?;
+    gateway.stop();
+    Ok(())
+}

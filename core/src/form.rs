@@ -159,6 +159,7 @@ pub struct AttachmentRef {
 
 /// What is wrong with one answer. Each has a translation, `form-problem-<kebab name>`, with
 /// the limits as Fluent arguments.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Problem {
@@ -269,6 +270,7 @@ impl Problem {
 }
 
 /// A problem with the answer at `field` (`child_name`, `birth_place.ward`, `documents[1]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldProblem {
     pub field: String,

@@ -17,6 +17,10 @@ pub struct ApiErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
+    /// Every problem of an application's answers (`field` names the first), each with its
+    /// code and limits, so a client can say them in its own language.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<citizen_core::form::FieldProblem>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,9 @@ pub enum ApiError {
     TooLarge { field: String, message: String },
     #[error("{field}: {message}")]
     Unauthorized { field: String, message: String },
+    /// Answers of an application that its form refuses.
+    #[error("{} answers refused", .0.len())]
+    InvalidAnswers(Vec<citizen_core::form::FieldProblem>),
     #[error("{field}: {message}")]
     TooManyRequests {
         field: String,
@@ -68,7 +75,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidField { .. } | ApiError::InvalidAnswers(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,6 +91,7 @@ impl ApiError {
             code,
             message: format!("{field}: {message}"),
             field: Some(field),
+            problems: Vec::new(),
         };
         match self {
             ApiError::InvalidField { field, message } => {
@@ -97,6 +105,20 @@ impl ApiError {
             ApiError::Unauthorized { field, message } => {
                 named(ErrorCode::Unauthorized, field, message)
             }
+            ApiError::InvalidAnswers(problems) => {
+                let english = citizen_core::i18n::Translator::new(citizen_core::Lang::En);
+                let message = problems
+                    .iter()
+                    .map(|p| format!("answers.{}: {}", p.field, p.problem.message(&english)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ApiErrorBody {
+                    code: ErrorCode::InvalidInput,
+                    field: problems.first().map(|p| format!("answers.{}", p.field)),
+                    message,
+                    problems,
+                }
+            }
             ApiError::TooManyRequests { field, message, .. } => {
                 named(ErrorCode::RateLimited, field, message)
             }
@@ -104,6 +126,7 @@ impl ApiError {
                 code: ErrorCode::NotFound,
                 field: None,
                 message: "not found".into(),
+                problems: Vec::new(),
             },
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
@@ -111,6 +134,7 @@ impl ApiError {
                     code: ErrorCode::Internal,
                     field: None,
                     message: "internal error".into(),
+                    problems: Vec::new(),
                 }
             }
         }

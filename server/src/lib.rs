@@ -105,6 +105,7 @@ fn panic_answer() -> axum::response::Response {
             code: citizen_core::ErrorCode::Internal,
             field: None,
             message: "internal error".into(),
+            problems: Vec::new(),
         }),
     )
         .into_response()

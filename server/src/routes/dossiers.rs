@@ -15,9 +15,7 @@ use citizen_core::dossier::{
     StaffDossier,
 };
 use citizen_core::form::{CheckContext, normalize_phone};
-use citizen_core::i18n::Translator;
 use citizen_core::identity::Lookup;
-use citizen_core::text::Lang;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
@@ -103,15 +101,9 @@ pub async fn apply(
         today: today(now),
         wards: &state.pack.wards,
     };
-    let answers = form.check(&app.answers, &ctx).map_err(|problems| {
-        let english = Translator::new(Lang::En);
-        let message = problems
-            .iter()
-            .map(|p| format!("answers.{}: {}", p.field, p.problem.message(&english)))
-            .collect::<Vec<_>>()
-            .join("; ");
-        ApiError::invalid(format!("answers.{}", problems[0].field), message)
-    })?;
+    let answers = form
+        .check(&app.answers, &ctx)
+        .map_err(ApiError::InvalidAnswers)?;
     let documents = form.attachments(&answers);
     let receipt = state
         .store

@@ -141,6 +141,7 @@ impl IntoResponse for StaError {
                         code: ErrorCode::InvalidInput,
                         field: None,
                         message,
+                        problems: Vec::new(),
                     }),
                 )
                     .into_response();
@@ -163,6 +164,7 @@ impl IntoResponse for StaError {
                 code,
                 field,
                 message,
+                problems: Vec::new(),
             }),
         )
             .into_response();

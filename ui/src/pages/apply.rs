@@ -100,9 +100,16 @@ fn ApplicationForm(
     let sections = form.sections.clone();
     let form = StoredValue::new_local(form);
     let wards = StoredValue::new(wards);
+    // How many checks of every answer ran and their total time in ms, on the form's element
+    // for the benchmarks (the validation's cost in WASM on the device). The page's clock may
+    // tick by the millisecond: over many checks the mean is still right.
+    let checks = RwSignal::new((0_u32, 0.0_f64));
     let problems = Memo::new(move |_| {
         let answers = answers.get();
-        wards.with_value(|wards| {
+        let clock = window().performance();
+        let now = move || clock.as_ref().map_or_else(js_sys::Date::now, web_sys::Performance::now);
+        let started = now();
+        let found = wards.with_value(|wards| {
             form.with_value(|form| {
                 form.check(
                     &answers,
@@ -114,7 +121,13 @@ fn ApplicationForm(
                 .err()
                 .unwrap_or_default()
             })
-        })
+        });
+        let took = now() - started;
+        checks.update(|(n, total)| {
+            *n += 1;
+            *total += took;
+        });
+        found
     });
     let save = move || {
         let current = answers.get_untracked();
@@ -205,7 +218,9 @@ fn ApplicationForm(
     view! {
         <h2>{move || title.get(locale.lang()).to_owned()}</h2>
         <p class="note">{move || locale.t("apply-saved-note")}</p>
-        <div class="form application" data-draft=id.to_string() data-procedure=procedure.id.clone()>
+        <div class="form application" data-draft=id.to_string() data-procedure=procedure.id.clone()
+            data-checks=move || checks.get().0.to_string()
+            data-check-ms-total=move || checks.get().1.to_string()>
             {sections.into_iter().map(|section| view! {
                 <fieldset>
                     <legend>{move || section.title.get(locale.lang()).to_owned()}</legend>
