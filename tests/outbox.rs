@@ -25,32 +25,9 @@ struct Resident {
 }
 
 impl Resident {
-    /// Identifies `phone` on `gateway` as the app does: asks for a code, reads it from the
-    /// gateway's code file, trades it for a token.
     async fn identify(gateway: &GatewayProcess, phone: &str) -> Result<Resident> {
-        let http = reqwest::Client::new();
-        let sent: serde_json::Value = http
-            .post(format!("{}/api/v1/identity/codes", gateway.url()))
-            .json(&serde_json::json!({"phone": phone}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let phone = sent["phone"].as_str().context("the number")?.to_owned();
-        let code = gateway.last_code(&phone).context("the code sent")?;
-        let token: serde_json::Value = http
-            .post(format!("{}/api/v1/identity/tokens", gateway.url()))
-            .json(&serde_json::json!({"phone": phone, "code": code}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(Resident {
-            phone,
-            token: token["token"].as_str().context("a token")?.to_owned(),
-        })
+        let (phone, token) = gateway.identify(phone).await?;
+        Ok(Resident { phone, token })
     }
 }
 

@@ -364,18 +364,46 @@ async fn an_application_made_offline_goes_through_to_its_result_and_rating() -> 
 /// types) and the gateway (the same validation, native, on submission) are fed the same table
 /// and must agree with it and with each other.
 const AGREEMENT: &[(&str, &str, Option<&str>)] = &[
-    ("applicant_citizen_id", "08219000012", Some("form-problem-citizen-id-digits")),
-    ("applicant_citizen_id", "003190000123", Some("form-problem-citizen-id-province")),
-    ("applicant_citizen_id", "082499000123", Some("form-problem-citizen-id-year")),
+    (
+        "applicant_citizen_id",
+        "08219000012",
+        Some("form-problem-citizen-id-digits"),
+    ),
+    (
+        "applicant_citizen_id",
+        "003190000123",
+        Some("form-problem-citizen-id-province"),
+    ),
+    (
+        "applicant_citizen_id",
+        "082499000123",
+        Some("form-problem-citizen-id-year"),
+    ),
     ("applicant_citizen_id", "0821 9000 0123", None),
     ("applicant_phone", "09123abc78", Some("form-problem-phone")),
     ("applicant_phone", "0112345678", Some("form-problem-phone")),
     ("applicant_phone", "+84 912.345.678", None),
-    ("applicant_email", "lan@@example", Some("form-problem-email")),
+    (
+        "applicant_email",
+        "lan@@example",
+        Some("form-problem-email"),
+    ),
     ("applicant_email", "lan@example.com", None),
-    ("child_birth_date", "31/02/2025", Some("form-problem-invalid-date")),
-    ("child_birth_date", "1/13/2025", Some("form-problem-invalid-date")),
-    ("child_birth_date", "01/01/2099", Some("form-problem-date-in-future")),
+    (
+        "child_birth_date",
+        "31/02/2025",
+        Some("form-problem-invalid-date"),
+    ),
+    (
+        "child_birth_date",
+        "1/13/2025",
+        Some("form-problem-invalid-date"),
+    ),
+    (
+        "child_birth_date",
+        "01/01/2099",
+        Some("form-problem-date-in-future"),
+    ),
     ("child_birth_date", "20/11/2026", None),
     ("child_name", "K", Some("form-problem-too-short")),
     ("child_name", "Khôi 2", Some("form-problem-pattern")),
@@ -441,29 +469,16 @@ async fn the_app_and_the_gateway_agree_on_every_answer() -> Result<()> {
         binary("citizen-app", "debug")?,
         &[
             ("CITIZEN_GATEWAY_URL", gateway.url()),
-            ("CITIZEN_DATA_DIR", tmp.path().join("app").display().to_string()),
+            (
+                "CITIZEN_DATA_DIR",
+                tmp.path().join("app").display().to_string(),
+            ),
             ("CITIZEN_SYNC_INTERVAL_SECS", "1".to_owned()),
         ],
     )?;
     let http = reqwest::Client::new();
     let url = gateway.url();
-    let sent: Value = http
-        .post(format!("{url}/api/v1/identity/codes"))
-        .json(&json!({"phone": "0987654321"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let phone = sent["phone"].as_str().context("the number")?;
-    let code = gateway.last_code(phone).context("the code")?;
-    let token: Value = http
-        .post(format!("{url}/api/v1/identity/tokens"))
-        .json(&json!({"phone": phone, "code": code}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["token"].as_str().context("a token")?.to_owned();
+    let (_, token) = gateway.identify("0987654321").await?;
 
     let app = driver.session().await?;
     wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
@@ -482,7 +497,12 @@ async fn the_app_and_the_gateway_agree_on_every_answer() -> Result<()> {
         app.execute("document.activeElement.blur(); return true;", vec![])
             .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let in_app = attr(&app, &format!("[data-field={field}] .problem"), "data-problem").await?;
+        let in_app = attr(
+            &app,
+            &format!("[data-field={field}] .problem"),
+            "data-problem",
+        )
+        .await?;
         // On the wire, as the app sends it: a date typed dd/mm/yyyy as ISO.
         let wire = if field == "child_birth_date" {
             citizen_core::form::parse_screen_date(typed).unwrap_or_else(|_| typed.to_owned())
@@ -491,7 +511,8 @@ async fn the_app_and_the_gateway_agree_on_every_answer() -> Result<()> {
         };
         // A document of its own for each application: an accepted one keeps it.
         let certificate = staff_upload(&http, &url, &sample_pdf(1), "giay-chung-sinh.pdf").await?;
-        let at_gateway = gateway_says(&http, &url, &token, &certificate, field, json!(wire)).await?;
+        let at_gateway =
+            gateway_says(&http, &url, &token, &certificate, field, json!(wire)).await?;
         let expected = expected.map(str::to_owned);
         if in_app != expected || at_gateway != expected {
             disagreements.push(format!(

@@ -82,10 +82,9 @@ impl Model {
         };
         let next = match step {
             Step::Staff(Staff::StartReview) => (status == S::Received).then_some(S::InReview),
-            Step::Staff(Staff::RequestSupplement) => {
-                (!self.asked && matches!(status, S::Received | S::InReview))
-                    .then_some(S::SupplementRequested)
-            }
+            Step::Staff(Staff::RequestSupplement) => (!self.asked
+                && matches!(status, S::Received | S::InReview))
+            .then_some(S::SupplementRequested),
             Step::Supplement => (status == S::SupplementRequested).then_some(S::InReview),
             Step::Staff(Staff::Approve) => (status == S::InReview).then_some(S::Approved),
             Step::Staff(Staff::Reject) => {
@@ -97,7 +96,11 @@ impl Model {
             }
             Step::Staff(Staff::Complete) => (status == S::ResultReady).then_some(S::Done),
             Step::Rate => (!self.rated && matches!(status, S::ResultReady | S::Done | S::Rejected))
-                .then_some(if status == S::ResultReady { S::Done } else { status }),
+                .then_some(if status == S::ResultReady {
+                    S::Done
+                } else {
+                    status
+                }),
             Step::Apply | Step::Retry | Step::Crash => None,
         };
         let Some(next) = next else { return false };
@@ -170,14 +173,22 @@ async fn run(world: &mut World, steps: &[Step]) -> Result<(), String> {
         let at = format!("step {i} ({step:?})");
         let key = application.id.to_string();
         let before = if model.sent {
-            Some(world.store.dossier_for(&key, &resident).await.map_err(|e| format!("{at}: {e}"))?)
+            Some(
+                world
+                    .store
+                    .dossier_for(&key, &resident)
+                    .await
+                    .map_err(|e| format!("{at}: {e}"))?,
+            )
         } else {
             None
         };
         let outcome: Result<(), DossierError> = match step {
             Step::Crash => {
                 world.store.close().await;
-                world.store = Store::open(&world.url).await.map_err(|e| format!("{at}: {e}"))?;
+                world.store = Store::open(&world.url)
+                    .await
+                    .map_err(|e| format!("{at}: {e}"))?;
                 Ok(())
             }
             Step::Apply => {
@@ -207,7 +218,14 @@ async fn run(world: &mut World, steps: &[Step]) -> Result<(), String> {
             Step::Retry => match &last_op {
                 Some((op, action)) => world
                     .store
-                    .act_on_dossier(&key, &resident, Some(*op), action.clone(), &world.calendar, world.now)
+                    .act_on_dossier(
+                        &key,
+                        &resident,
+                        Some(*op),
+                        action.clone(),
+                        &world.calendar,
+                        world.now,
+                    )
                     .await
                     .map(drop),
                 None => Ok(()),
@@ -226,7 +244,14 @@ async fn run(world: &mut World, steps: &[Step]) -> Result<(), String> {
                 let op = Uuid::now_v7();
                 let done = world
                     .store
-                    .act_on_dossier(&key, &resident, Some(op), action.clone(), &world.calendar, world.now)
+                    .act_on_dossier(
+                        &key,
+                        &resident,
+                        Some(op),
+                        action.clone(),
+                        &world.calendar,
+                        world.now,
+                    )
                     .await;
                 if done.is_ok() {
                     last_op = Some((op, action));
@@ -298,7 +323,11 @@ async fn run(world: &mut World, steps: &[Step]) -> Result<(), String> {
                 ));
             }
             if now.timeline.len() as i64 != now.revision {
-                return Err(format!("{at}: {} timeline entries at revision {}", now.timeline.len(), now.revision));
+                return Err(format!(
+                    "{at}: {} timeline entries at revision {}",
+                    now.timeline.len(),
+                    now.revision
+                ));
             }
             if !expected && before.as_ref().is_some_and(|b| *b != now) {
                 return Err(format!("{at}: a refused move changed the dossier"));
@@ -346,7 +375,8 @@ fn dossiers_follow_the_model_through_retries_and_crashes() {
     });
     let result = runner.run(&proptest::collection::vec(step(), 1..40), |steps| {
         let mut world = world.borrow_mut();
-        rt.block_on(run(&mut world, &steps)).map_err(TestCaseError::fail)
+        rt.block_on(run(&mut world, &steps))
+            .map_err(TestCaseError::fail)
     });
     let world = world.into_inner();
     assert!(world.pack.forms.len() >= 6);

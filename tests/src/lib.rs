@@ -292,6 +292,33 @@ impl GatewayProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Identifies `phone` as the app does: asks for a one-time code, reads it from the code
+    /// file, trades it for a device token. Answers the number as the gateway keeps it and the
+    /// token.
+    pub async fn identify(&self, phone: &str) -> Result<(String, String)> {
+        let http = reqwest::Client::new();
+        let sent: serde_json::Value = http
+            .post(format!("{}/api/v1/identity/codes", self.url()))
+            .json(&serde_json::json!({"phone": phone}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let phone = sent["phone"].as_str().context("the number")?.to_owned();
+        let code = self.last_code(&phone).context("the code sent")?;
+        let token: serde_json::Value = http
+            .post(format!("{}/api/v1/identity/tokens", self.url()))
+            .json(&serde_json::json!({"phone": phone, "code": code}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = token["token"].as_str().context("a token")?.to_owned();
+        Ok((phone, token))
+    }
+
     /// The last one-time code any instance sent to `phone` (`+84…`), as a resident reads it
     /// from the text message.
     pub fn last_code(&self, phone: &str) -> Option<String> {

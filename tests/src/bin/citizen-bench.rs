@@ -51,6 +51,9 @@ async fn main() -> Result<()> {
     if wanted("resume") {
         resume_overhead(&gateway, tmp.path()).await?;
     }
+    if wanted("services") {
+        services(&gateway, tmp.path()).await?;
+    }
     if wanted("app") {
         app_start_and_memory(&gateway, tmp.path()).await?;
     }
@@ -335,6 +338,259 @@ async fn drain_reports(
         count as f64 / took.as_secs_f64()
     );
     store.close().await;
+    Ok(())
+}
+
+/// A device identified on `gateway` with `count` certified-copy applications queued, each
+/// with a PDF of `pdf_bytes`.
+async fn device_with_applications(
+    gateway: &GatewayProcess,
+    path: &std::path::Path,
+    count: usize,
+    pdf_bytes: usize,
+) -> Result<citizen_client::Store> {
+    let store = citizen_client::Store::open(path).await?;
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
+    store.bootstrap(&pack).await?;
+    let (phone, token) = gateway.identify("0912345678").await?;
+    store.set_identity(&phone, &token).await?;
+    let source = pack
+        .forms
+        .iter()
+        .find(|f| f.procedure == "certified-copy")
+        .context("the certified-copy form")?;
+    let form = citizen_core::form::Form::compile(source)?;
+    let ctx = citizen_core::form::CheckContext {
+        today: citizen_core::civil::Date::new(2026, 11, 30).context("a date")?,
+        wards: &pack.wards,
+    };
+    for i in 0..count {
+        let draft = store.new_application("certified-copy", 0).await?;
+        let pdf = citizen_server::document::sample_pdf_of(pdf_bytes, i as u64 + 1);
+        let doc = store.attach_document("ban-chinh.pdf", &pdf, 0).await?;
+        let answers = serde_json::json!({
+            "applicant_name": "Nguyễn Thị Lan",
+            "applicant_citizen_id": "082190000123",
+            "applicant_phone": "0912345678",
+            "document_title": format!("Bằng tốt nghiệp số {i}"),
+            "copies": 1,
+            "original": [doc],
+            "pickup": "office",
+            "declaration": true,
+        });
+        store
+            .save_application(draft.id, answers.as_object().context("answers")?, 0)
+            .await?;
+        store.submit_application(draft.id, &form, &ctx, 0).await?;
+    }
+    Ok(store)
+}
+
+/// Online public services: application to dossier code, a document's bytes over a cut link,
+/// the form check natively and in the app's WASM, and a department's queue at 10 000
+/// dossiers.
+async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()> {
+    // Submission to dossier code: each application (a 200 KB PDF) sent alone, upload included.
+    let store = device_with_applications(gateway, &dir.join("apply.db"), 30, 200_000).await?;
+    let sender = outbox(&store, &gateway.url());
+    let mut times = Vec::new();
+    while store.outbox_len().await? > 0 {
+        let before = store.outbox_len().await?;
+        let t0 = Instant::now();
+        let item = store
+            .next_due(i64::MAX / 2)
+            .await?
+            .context("a queued application")?;
+        sender.send(&item).await?;
+        times.push(t0.elapsed());
+        anyhow::ensure!(store.outbox_len().await? == before - 1, "acknowledged");
+    }
+    let coded = store
+        .my_dossiers()
+        .await?
+        .iter()
+        .filter(|d| d.code().is_some())
+        .count();
+    anyhow::ensure!(coded == 30, "every application has its code ({coded})");
+    times.sort();
+    println!(
+        "application with a 200 KB PDF to dossier code on loopback (upload included): median {:.1} ms, p99 {:.1} ms ({} applications)",
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[times.len() * 99 / 100].as_secs_f64() * 1e3,
+        times.len()
+    );
+    store.close().await;
+
+    // A 2 MB PDF over a link that drops every 512 KB.
+    let store = device_with_applications(gateway, &dir.join("cut.db"), 1, 2_000_000).await?;
+    let size = store.my_dossiers().await?[0].documents[0].size;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", gateway.port).parse()?).await?;
+    proxy.drop_every(512 * 1024);
+    let cut = outbox(&store, &proxy.url());
+    let clock = std::sync::atomic::AtomicI64::new(0);
+    let later = || clock.fetch_add(3_600_000, std::sync::atomic::Ordering::SeqCst) + 3_600_000;
+    let mut rounds = 0;
+    while store.outbox_len().await? > 0 && rounds < 1_000 {
+        cut.drain(later).await?;
+        rounds += 1;
+    }
+    anyhow::ensure!(store.outbox_len().await? == 0, "the application arrived");
+    println!(
+        "application with a {:.2} MB PDF over a link cut every 512 KB: {:.2} MB sent ({:.2}× the file), {} cuts",
+        size as f64 / 1e6,
+        proxy.sent_up() as f64 / 1e6,
+        proxy.sent_up() as f64 / size as f64,
+        proxy.cuts()
+    );
+    store.close().await;
+
+    // The largest form's check, native.
+    let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
+    let largest = pack
+        .forms
+        .iter()
+        .max_by_key(|f| f.schema["properties"].as_object().map_or(0, |p| p.len()))
+        .context("a form")?;
+    let form = citizen_core::form::Form::compile(largest)?;
+    let answers: serde_json::Map<String, serde_json::Value> = form
+        .fields()
+        .iter()
+        .map(|f| (f.name().to_owned(), serde_json::json!("x")))
+        .collect();
+    let ctx = citizen_core::form::CheckContext {
+        today: citizen_core::civil::Date::new(2026, 11, 30).context("a date")?,
+        wards: &pack.wards,
+    };
+    const ROUNDS: u32 = 20_000;
+    let t0 = Instant::now();
+    for _ in 0..ROUNDS {
+        std::hint::black_box(form.check(std::hint::black_box(&answers), &ctx).err());
+    }
+    println!(
+        "check of the largest form ({}, {} fields), native: {:.1} µs",
+        largest.procedure,
+        form.fields().len(),
+        t0.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS)
+    );
+    // And in the app's WASM: every key typed runs the check; the form counts them.
+    let display = Display::get()?;
+    let driver = Driver::start(
+        &display,
+        binary("citizen-app", PROFILE)?,
+        &[
+            ("CITIZEN_GATEWAY_URL", gateway.url()),
+            (
+                "CITIZEN_DATA_DIR",
+                dir.join("app-form").display().to_string(),
+            ),
+        ],
+    )?;
+    let app = driver.session().await?;
+    wait_text(&app, "#home .city-name", "Mỹ Tho").await?;
+    citizen_e2e::click(&app, "#go-services").await?;
+    citizen_e2e::click_to(
+        &app,
+        &format!(
+            "#catalogue li.procedure[data-id={}] button",
+            largest.procedure
+        ),
+        "#procedure-documents",
+    )
+    .await?;
+    citizen_e2e::click_to(&app, "#apply-online", "#apply .application").await?;
+    let typed = "Nguyễn Thị Lan ".repeat(20);
+    citizen_e2e::element(&app, "#f-applicant_name")
+        .await?
+        .send_keys(&typed)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let form_el = citizen_e2e::element(&app, "#apply .application").await?;
+    let checks: f64 = form_el
+        .attr("data-checks")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let total: f64 = form_el
+        .attr("data-check-ms-total")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "check of the same form in the app (WASM in WebKitGTK, release): {:.1} µs mean over {checks:.0} checks",
+        total * 1e3 / checks.max(1.0)
+    );
+    app.close().await?;
+    drop(driver);
+
+    // A department's queue at 10 000 dossiers.
+    let gateway_store = citizen_server::Store::open(&gateway.database_url).await?;
+    let department = "ward_culture_society";
+    let calendar = pack.work_calendar()?;
+    let now = citizen_client::syncer::now_ms();
+    let t0 = Instant::now();
+    for i in 0..10_000_i64 {
+        let application = citizen_core::dossier::Application {
+            id: uuid::Uuid::now_v7(),
+            procedure: "birth-registration".into(),
+            answers: serde_json::Map::new(),
+        };
+        // Spread over the last 30 days, so some are overdue.
+        let received = now - (i % 720) * 3_600_000;
+        gateway_store
+            .submit_dossier(
+                &application,
+                citizen_server::store::Intake {
+                    phone: "+84912345678",
+                    department,
+                    code_prefix: "MT",
+                    answers: serde_json::Map::new(),
+                    documents: Vec::new(),
+                    now_ms: received,
+                    due_at_ms: calendar.due_at(received, 5),
+                },
+            )
+            .await?;
+    }
+    let filled = t0.elapsed();
+    let token = gateway_store
+        .create_token(
+            citizen_server::store::Role::Staff,
+            Some(department),
+            "bench",
+            now,
+        )
+        .await?;
+    gateway_store.close().await;
+    let http = reqwest::Client::new();
+    for (what, query) in [
+        ("first 100", "limit=100"),
+        ("overdue, first 100", "overdue=true&limit=100"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..300 {
+            let t = Instant::now();
+            let answer = http
+                .get(format!("{}/api/v1/staff/dossiers?{query}", gateway.url()))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            std::hint::black_box(answer);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "department queue with 10 000 dossiers ({what}): p50 {:.1} ms, p99 {:.1} ms",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[times.len() * 99 / 100].as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "(10 000 dossiers written through the store in {:.1} s)",
+        filled.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -107,7 +107,11 @@ fn ApplicationForm(
     let problems = Memo::new(move |_| {
         let answers = answers.get();
         let clock = window().performance();
-        let now = move || clock.as_ref().map_or_else(js_sys::Date::now, web_sys::Performance::now);
+        let now = move || {
+            clock
+                .as_ref()
+                .map_or_else(js_sys::Date::now, web_sys::Performance::now)
+        };
         let started = now();
         let found = wards.with_value(|wards| {
             form.with_value(|form| {
