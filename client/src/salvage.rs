@@ -2,7 +2,9 @@
 //! damaged header) does not stop the app: the damaged file is kept aside, untouched, a fresh
 //! store starts from the bundled city pack, and what the resident made on this device is
 //! salvaged from a copy of the damaged file — unsent reports and "me too"s, drafts, photos,
-//! sent reports and settings. The city's data comes back with the next sync.
+//! sent reports, applications and their drafts, documents and dossiers, moves on dossiers
+//! waiting to be sent, and settings (the resident's identity among them). The city's data
+//! comes back with the next sync.
 //!
 //! What counts as damage is what SQLite says: `SQLITE_CORRUPT` or `SQLITE_NOTADB` (result
 //! codes 11 and 26, <https://sqlite.org/rescode.html>), or a `PRAGMA quick_check` that is not
@@ -86,9 +88,11 @@ fn set_aside(path: &Path, now_ms: i64) -> Result<PathBuf, StoreError> {
     let aside = path.with_file_name(format!("{stem}.damaged-{now_ms}.{ext}"));
     std::fs::rename(path, &aside).map_err(StoreError::Io)?;
     for suffix in ["-wal", "-shm"] {
-        let from = with_suffix(path, suffix);
-        if from.exists() {
-            std::fs::rename(&from, with_suffix(&aside, suffix)).map_err(StoreError::Io)?;
+        // The connection that found the damage may still be closing, and SQLite deletes
+        // these files as it closes: one gone by now is no error.
+        match std::fs::rename(with_suffix(path, suffix), with_suffix(&aside, suffix)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StoreError::Io(e)),
+            _ => {}
         }
     }
     Ok(aside)
@@ -138,6 +142,21 @@ struct Rows {
     my_reports: BTreeMap<String, SqliteRow>,
     outbox: BTreeMap<String, SqliteRow>,
     my_supports: BTreeMap<String, SqliteRow>,
+    documents: BTreeMap<String, SqliteRow>,
+    application_drafts: BTreeMap<String, SqliteRow>,
+    my_dossiers: BTreeMap<String, SqliteRow>,
+}
+
+/// An application read from the damaged file: its procedure, the application as sent (JSON),
+/// the gateway's receipt and dossier when they had come, the revision last announced, and
+/// when it was sent.
+struct SalvagedApplication {
+    procedure: String,
+    body: String,
+    receipt: Option<String>,
+    dossier: Option<String>,
+    seen: i64,
+    at: i64,
 }
 
 /// The header SQLite gives every store this app creates (page size 4096, WAL, UTF-8; the
@@ -231,6 +250,31 @@ async fn read_damaged(copy: &Path) -> Result<Rows, StoreError> {
         rows_of(
             &mut conn,
             "SELECT report_id, op_id, supporters, created_at_ms FROM my_supports",
+            "rowid",
+        )
+        .await,
+    );
+    rows.documents = keyed(
+        rows_of(
+            &mut conn,
+            "SELECT id, name, media_type, sha256, size, data, uploaded, created_at_ms FROM documents",
+            "rowid",
+        )
+        .await,
+    );
+    rows.application_drafts = keyed(
+        rows_of(
+            &mut conn,
+            "SELECT id, procedure_id, answers, created_at_ms, updated_at_ms FROM application_drafts",
+            "rowid",
+        )
+        .await,
+    );
+    rows.my_dossiers = keyed(
+        rows_of(
+            &mut conn,
+            "SELECT id, procedure_id, application, receipt, dossier, seen_revision, created_at_ms \
+             FROM my_dossiers",
             "rowid",
         )
         .await,
@@ -436,8 +480,187 @@ impl Rows {
                 salvaged.unsent_supports += 1;
             }
         }
+        self.write_services(&mut tx, &mut salvaged).await?;
         tx.commit().await?;
         salvaged.photos_lost = u32::try_from(lost.len()).unwrap_or(u32::MAX);
         Ok(salvaged)
+    }
+
+    /// Documents, application drafts, the resident's dossiers, and the applications and
+    /// dossier moves still to send. An application whose receipt was lost goes back in the
+    /// outbox: the gateway answers a resend with the dossier it made the first time.
+    async fn write_services(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        salvaged: &mut Salvaged,
+    ) -> Result<(), StoreError> {
+        for (id, row) in &self.documents {
+            let (Ok(data), Ok(sha256)) =
+                (row.try_get::<Vec<u8>, _>(5), row.try_get::<String, _>(3))
+            else {
+                continue;
+            };
+            if format!("{:x}", sha2::Sha256::digest(&data)) != sha256 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO documents (id, name, media_type, sha256, size, data, uploaded, \
+                 created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(
+                row.try_get::<String, _>(1)
+                    .unwrap_or_else(|_| "document".into()),
+            )
+            .bind(row.try_get::<String, _>(2).unwrap_or_default())
+            .bind(&sha256)
+            .bind(data.len() as i64)
+            .bind(&data)
+            .bind(row.try_get::<i64, _>(6).unwrap_or(0))
+            .bind(row.try_get::<i64, _>(7).unwrap_or(0))
+            .execute(&mut **tx)
+            .await?;
+            salvaged.documents += 1;
+        }
+        for (id, row) in &self.application_drafts {
+            let (Ok(procedure), Ok(answers)) =
+                (row.try_get::<String, _>(1), row.try_get::<String, _>(2))
+            else {
+                continue;
+            };
+            if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&answers).is_err()
+            {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO application_drafts (id, procedure_id, answers, created_at_ms, \
+                 updated_at_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(&procedure)
+            .bind(&answers)
+            .bind(row.try_get::<i64, _>(3).unwrap_or(0))
+            .bind(row.try_get::<i64, _>(4).unwrap_or(0))
+            .execute(&mut **tx)
+            .await?;
+            salvaged.drafts += 1;
+        }
+        // Applications: from the dossiers kept, or from the outbox when that row was lost.
+        let mut applications: BTreeMap<String, SalvagedApplication> = BTreeMap::new();
+        for (id, row) in &self.outbox {
+            if row.try_get::<String, _>(1).ok().as_deref() != Some("application") {
+                continue;
+            }
+            let Some(app) = row
+                .try_get::<String, _>(3)
+                .ok()
+                .and_then(|b| serde_json::from_str::<citizen_core::dossier::Application>(&b).ok())
+            else {
+                continue;
+            };
+            let body = serde_json::to_string(&app)?;
+            let at = row.try_get::<i64, _>(4).unwrap_or(0);
+            applications.insert(
+                id.clone(),
+                SalvagedApplication {
+                    procedure: app.procedure,
+                    body,
+                    receipt: None,
+                    dossier: None,
+                    seen: 1,
+                    at,
+                },
+            );
+        }
+        for (id, row) in &self.my_dossiers {
+            let Some(app) = row
+                .try_get::<String, _>(2)
+                .ok()
+                .filter(|b| serde_json::from_str::<citizen_core::dossier::Application>(b).is_ok())
+            else {
+                continue;
+            };
+            let json_or_none = |i: usize| {
+                row.try_get::<Option<String>, _>(i)
+                    .ok()
+                    .flatten()
+                    .filter(|r| serde_json::from_str::<serde_json::Value>(r).is_ok())
+            };
+            applications.insert(
+                id.clone(),
+                SalvagedApplication {
+                    procedure: row.try_get::<String, _>(1).unwrap_or_default(),
+                    body: app,
+                    receipt: json_or_none(3),
+                    dossier: json_or_none(4),
+                    seen: row.try_get::<i64, _>(5).unwrap_or(1),
+                    at: row.try_get::<i64, _>(6).unwrap_or(0),
+                },
+            );
+        }
+        for (id, a) in &applications {
+            let SalvagedApplication {
+                procedure,
+                body,
+                receipt,
+                dossier,
+                seen,
+                at,
+            } = a;
+            sqlx::query(
+                "INSERT INTO my_dossiers (id, procedure_id, application, receipt, dossier, \
+                 seen_revision, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(procedure)
+            .bind(body)
+            .bind(receipt)
+            .bind(dossier)
+            .bind(seen)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            if receipt.is_none() {
+                sqlx::query(
+                    "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
+                     VALUES (?, 'application', ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(id)
+                .bind(body)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                salvaged.unsent_applications += 1;
+            }
+        }
+        // Moves on dossiers: sent again (each carries its op id, so a move the gateway
+        // already applied is answered without a second one).
+        for (op_id, row) in &self.outbox {
+            if row.try_get::<String, _>(1).ok().as_deref() != Some("dossier_op") {
+                continue;
+            }
+            let (Ok(target), Ok(body)) = (row.try_get::<String, _>(2), row.try_get::<String, _>(3))
+            else {
+                continue;
+            };
+            if !applications.contains_key(&target)
+                || serde_json::from_str::<citizen_core::dossier::DossierOp>(&body).is_err()
+            {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO outbox (op_id, kind, target, body, created_at_ms) \
+                 VALUES (?, 'dossier_op', ?, ?, ?)",
+            )
+            .bind(op_id)
+            .bind(&target)
+            .bind(&body)
+            .bind(row.try_get::<i64, _>(4).unwrap_or(0))
+            .execute(&mut **tx)
+            .await?;
+            salvaged.unsent_applications += 1;
+        }
+        Ok(())
     }
 }

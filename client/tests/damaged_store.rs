@@ -1,7 +1,7 @@
 //! A damaged store file (cut short, or with a garbage header) no longer stops the app: it is
 //! kept aside byte for byte, a fresh store starts from the bundled pack, and the resident's
-//! unsent report (with its photo), draft and language are salvaged; the report then reaches a
-//! real gateway.
+//! unsent report (with its photo), draft, language, identity and unsent application (with its
+//! document) are salvaged; the report and the application then reach a real gateway.
 
 mod common;
 
@@ -63,6 +63,47 @@ async fn a_phone_with_work(path: &Path) -> uuid::Uuid {
     let mut unfinished = store.new_draft(2).await.expect("draft");
     unfinished.description = "Đèn đường tắt".into();
     store.save_draft(&unfinished).await.expect("save");
+    // An application for a certified copy with its PDF, sent while offline.
+    store
+        .set_identity("+84912345678", "a token from before")
+        .await
+        .expect("identity");
+    let application = store
+        .new_application("certified-copy", 3)
+        .await
+        .expect("application");
+    let original = store
+        .attach_document("bang.pdf", &citizen_server::document::sample_pdf(1), 3)
+        .await
+        .expect("a PDF");
+    let answers = serde_json::json!({
+        "applicant_name": "Nguyễn Thị Lan",
+        "applicant_citizen_id": "082190000123",
+        "applicant_phone": "0912345678",
+        "document_title": "Bằng tốt nghiệp",
+        "copies": 1,
+        "original": [original],
+        "pickup": "office",
+        "declaration": true,
+    });
+    store
+        .save_application(application.id, answers.as_object().expect("answers"), 3)
+        .await
+        .expect("saved");
+    let source = pack
+        .forms
+        .iter()
+        .find(|f| f.procedure == "certified-copy")
+        .expect("the form");
+    let form = citizen_core::form::Form::compile(source).expect("compiles");
+    let ctx = citizen_core::form::CheckContext {
+        today: citizen_core::civil::Date::new(2026, 11, 30).expect("a date"),
+        wards: &pack.wards,
+    };
+    store
+        .submit_application(application.id, &form, &ctx, 4)
+        .await
+        .expect("queued");
     store.bootstrap(&pack).await.expect("bootstrap");
     // The last connection's close folds the write-ahead log into the file.
     store.close().await;
@@ -97,6 +138,8 @@ async fn opens_salvages_and_sends(damage: impl FnOnce(&Path)) {
             drafts: 1,
             photos: 1,
             photos_lost: 0,
+            unsent_applications: 1,
+            documents: 1,
         }
     );
     assert_eq!(
@@ -126,12 +169,40 @@ async fn opens_salvages_and_sends(damage: impl FnOnce(&Path)) {
     );
     assert_eq!(store.take_salvage().await.expect("take"), None);
 
+    assert_eq!(
+        store.identity().await.expect("identity").as_deref(),
+        Some("+84912345678"),
+        "the resident's identity is kept"
+    );
     let gateway = TestGateway::start(&dir.path().join("gw.db")).await;
+    // This gateway is new to the resident: they identify again on it.
+    let (code, _) = gateway
+        .store
+        .new_one_time_code("+84912345678", now_ms())
+        .await
+        .expect("a code");
+    let token = gateway
+        .store
+        .redeem_one_time_code("+84912345678", &code, "phone", now_ms())
+        .await
+        .expect("a token");
+    store
+        .set_identity("+84912345678", &token)
+        .await
+        .expect("identity");
     let drained = Outbox::new(store.clone(), Gateway::new(&gateway.url), TIMING)
         .drain(now_ms)
         .await
         .expect("drain");
-    assert_eq!(drained.sent, 1, "the salvaged report is sent: {drained:?}");
+    assert_eq!(
+        drained.sent, 2,
+        "the salvaged report and application are sent: {drained:?}"
+    );
+    let dossiers = store.my_dossiers().await.expect("dossiers");
+    assert!(
+        dossiers[0].receipt.is_some() && dossiers[0].documents.len() == 1,
+        "the application has its dossier code, with its document: {dossiers:?}"
+    );
     let mine = store.my_reports().await.expect("mine");
     assert!(matches!(mine[0].delivery, Delivery::Sent { .. }));
     assert_eq!(mine[0].submission.id, report);

@@ -243,6 +243,13 @@ pub struct Salvaged {
     pub photos: u32,
     /// Photos a report or draft named that could not be read: the report goes without them.
     pub photos_lost: u32,
+    /// Applications for public services not yet sent, back in the outbox (with moves on
+    /// dossiers waiting to be sent).
+    #[serde(default)]
+    pub unsent_applications: u32,
+    /// Documents attached to applications, drafts or supplements.
+    #[serde(default)]
+    pub documents: u32,
 }
 
 /// What a search result is.

@@ -178,7 +178,7 @@ report-send = Send report
 report-delete = Delete draft
 notice-status = Report { $code }: { $status }
 notice-close = Close
-notice-salvaged = This device's saved data was damaged. The app started again with the city's built-in data and recovered your work: { $reports } unsent reports, { $drafts } drafts, { $photos } photos. The damaged file was kept as { $file }.
+notice-salvaged = This device's saved data was damaged. The app started again with the city's built-in data and recovered your work: { $reports } unsent reports, { $applications } unsent applications, { $drafts } drafts, { $photos } photos and documents. The damaged file was kept as { $file }.
 notice-salvaged-lost = { $lost } photos could not be read: your reports are sent without them.
 notice-resent = The city's server went back to an earlier backup: { $count } of your reports are being sent again and will get new tracking codes.
 

@@ -178,7 +178,7 @@ report-send = Gửi phản ánh
 report-delete = Xóa bản nháp
 notice-status = Phản ánh { $code }: { $status }
 notice-close = Đóng
-notice-salvaged = Dữ liệu lưu trên máy bị hỏng. Ứng dụng đã khởi động lại với dữ liệu có sẵn của thành phố và khôi phục: { $reports } phản ánh chưa gửi, { $drafts } bản nháp, { $photos } ảnh. Tệp hỏng được giữ lại với tên { $file }.
+notice-salvaged = Dữ liệu lưu trên máy bị hỏng. Ứng dụng đã khởi động lại với dữ liệu có sẵn của thành phố và khôi phục: { $reports } phản ánh chưa gửi, { $applications } hồ sơ chưa gửi, { $drafts } bản nháp, { $photos } ảnh và giấy tờ. Tệp hỏng được giữ lại với tên { $file }.
 notice-salvaged-lost = { $lost } ảnh không đọc được: phản ánh sẽ được gửi không kèm các ảnh đó.
 notice-resent = Máy chủ của thành phố đã quay về một bản sao lưu cũ: { $count } phản ánh của bạn đang được gửi lại và sẽ có mã theo dõi mới.
 

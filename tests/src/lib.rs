@@ -323,12 +323,10 @@ impl GatewayProcess {
     /// from the text message.
     pub fn last_code(&self, phone: &str) -> Option<String> {
         let sent = std::fs::read_to_string(&self.codes).ok()?;
-        sent.lines()
-            .filter_map(|l| {
-                let mut parts = l.split_whitespace();
-                (parts.next()? == phone).then(|| parts.next().map(str::to_owned))?
-            })
-            .last()
+        sent.lines().rev().find_map(|l| {
+            let mut parts = l.split_whitespace();
+            (parts.next()? == phone).then(|| parts.next().map(str::to_owned))?
+        })
     }
 
     /// Kills every instance (SIGKILL) and the balancer.

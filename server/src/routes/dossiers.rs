@@ -171,6 +171,7 @@ pub async fn mine(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     security(("resident_token" = [])),
     responses(
         (status = 200, description = "The dossier", body = Dossier),
+        (status = 400, description = "The path is not readable", body = ApiErrorBody),
         (status = 401, description = "No resident's device token", body = ApiErrorBody),
         (status = 404, description = "No such dossier of this number", body = ApiErrorBody),
     ))]
@@ -200,6 +201,7 @@ pub async fn one(
         (status = 401, description = "No resident's device token", body = ApiErrorBody),
         (status = 404, description = "No such dossier of this number", body = ApiErrorBody),
         (status = 409, description = "The dossier's state does not allow the move (a supplement nobody asked for …), or the op id was used for another move", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn resident_op(
     State(state): State<AppState>,
@@ -231,6 +233,7 @@ pub async fn resident_op(
         (status = 200, description = "The dossier", body = Dossier),
         (status = 400, description = "A field is invalid", body = ApiErrorBody),
         (status = 404, description = "No dossier with this code and number", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn lookup(State(state): State<AppState>, body: Body) -> Result<Json<Dossier>, ApiError> {
     let lookup: Lookup = json_body(body, 4096).await?;
@@ -255,6 +258,7 @@ pub async fn lookup(State(state): State<AppState>, body: Body) -> Result<Json<Do
     security(("resident_token" = []), ("staff_token" = [])),
     responses(
         (status = 200, description = "The document's bytes", content_type = "application/octet-stream"),
+        (status = 400, description = "The document's id is not a UUID", body = ApiErrorBody),
         (status = 401, description = "No token", body = ApiErrorBody),
         (status = 404, description = "No such document of a dossier this token may see", body = ApiErrorBody),
     ))]
@@ -346,6 +350,7 @@ pub async fn queue(
     security(("staff_token" = [])),
     responses(
         (status = 200, description = "The dossier", body = StaffDossier),
+        (status = 400, description = "The path is not readable", body = ApiErrorBody),
         (status = 401, description = "The token is missing or not a staff token", body = ApiErrorBody),
         (status = 404, description = "No such dossier in this department", body = ApiErrorBody),
     ))]
@@ -376,6 +381,7 @@ pub async fn staff_one(
         (status = 401, description = "The token is missing or not a staff token", body = ApiErrorBody),
         (status = 404, description = "No such dossier in this department", body = ApiErrorBody),
         (status = 409, description = "The dossier's state does not allow the move, or a document is not an upload of it", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn staff_action(
     State(state): State<AppState>,

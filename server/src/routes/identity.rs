@@ -41,6 +41,7 @@ pub async fn resident(state: &AppState, headers: &HeaderMap) -> Result<String, A
     responses(
         (status = 202, description = "A code is on its way", body = CodeSent),
         (status = 400, description = "Not a phone number", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
         (status = 429, description = "Too many codes for this number: see Retry-After", body = ApiErrorBody),
     ))]
 pub async fn send_code(
@@ -70,6 +71,7 @@ pub async fn send_code(
         (status = 200, description = "The device token", body = DeviceToken),
         (status = 400, description = "A field is invalid", body = ApiErrorBody),
         (status = 401, description = "The code is wrong, expired or used", body = ApiErrorBody),
+        (status = 413, description = "The body is too large", body = ApiErrorBody),
     ))]
 pub async fn redeem_code(
     State(state): State<AppState>,

@@ -345,14 +345,14 @@ async fn drain_reports(
 /// with a PDF of `pdf_bytes`.
 async fn device_with_applications(
     gateway: &GatewayProcess,
-    path: &std::path::Path,
+    (path, phone): (&std::path::Path, &str),
     count: usize,
     pdf_bytes: usize,
 ) -> Result<citizen_client::Store> {
     let store = citizen_client::Store::open(path).await?;
     let pack = CityPack::parse(citizen_core::city::default_pack_sources())?;
     store.bootstrap(&pack).await?;
-    let (phone, token) = gateway.identify("0912345678").await?;
+    let (phone, token) = gateway.identify(phone).await?;
     store.set_identity(&phone, &token).await?;
     let source = pack
         .forms
@@ -391,7 +391,9 @@ async fn device_with_applications(
 /// dossiers.
 async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()> {
     // Submission to dossier code: each application (a 200 KB PDF) sent alone, upload included.
-    let store = device_with_applications(gateway, &dir.join("apply.db"), 30, 200_000).await?;
+    let store =
+        device_with_applications(gateway, (&dir.join("apply.db"), "0912345678"), 30, 200_000)
+            .await?;
     let sender = outbox(&store, &gateway.url());
     let mut times = Vec::new();
     while store.outbox_len().await? > 0 {
@@ -414,15 +416,17 @@ async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()>
     anyhow::ensure!(coded == 30, "every application has its code ({coded})");
     times.sort();
     println!(
-        "application with a 200 KB PDF to dossier code on loopback (upload included): median {:.1} ms, p99 {:.1} ms ({} applications)",
+        "application with a 200 KB PDF to dossier code on loopback (upload included): median {:.1} ms, slowest {:.1} ms ({} applications)",
         times[times.len() / 2].as_secs_f64() * 1e3,
-        times[times.len() * 99 / 100].as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
         times.len()
     );
     store.close().await;
 
     // A 2 MB PDF over a link that drops every 512 KB.
-    let store = device_with_applications(gateway, &dir.join("cut.db"), 1, 2_000_000).await?;
+    let store =
+        device_with_applications(gateway, (&dir.join("cut.db"), "0987654321"), 1, 2_000_000)
+            .await?;
     let size = store.my_dossiers().await?[0].documents[0].size;
     let proxy = Proxy::start(format!("127.0.0.1:{}", gateway.port).parse()?).await?;
     proxy.drop_every(512 * 1024);
@@ -452,15 +456,42 @@ async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()>
         .max_by_key(|f| f.schema["properties"].as_object().map_or(0, |p| p.len()))
         .context("a form")?;
     let form = citizen_core::form::Form::compile(largest)?;
-    let answers: serde_json::Map<String, serde_json::Value> = form
-        .fields()
-        .iter()
-        .map(|f| (f.name().to_owned(), serde_json::json!("x")))
-        .collect();
+    anyhow::ensure!(
+        largest.procedure == "birth-registration",
+        "the answers below are its"
+    );
+    let certificate = serde_json::json!({
+        "id": uuid::Uuid::now_v7(), "name": "giay-chung-sinh.pdf", "media_type": "application/pdf",
+        "size": 200_000, "sha256": "ab".repeat(32),
+    });
+    let answers = serde_json::json!({
+        "applicant_name": "Nguyễn Thị Lan",
+        "applicant_citizen_id": "082190000123",
+        "applicant_phone": "0912 345 678",
+        "applicant_email": "lan@example.com",
+        "relationship": "mother",
+        "child_name": "Trần Minh Khôi",
+        "child_sex": "male",
+        "child_birth_date": "2026-11-20",
+        "child_birth_place": {"ward": "28261", "street": "2 Hùng Vương"},
+        "child_ethnicity": "Kinh",
+        "mother_name": "Nguyễn Thị Lan",
+        "mother_citizen_id": "082190000123",
+        "father_known": "yes",
+        "father_name": "Trần Văn Hùng",
+        "father_citizen_id": "082188000456",
+        "birth_certificate": [certificate],
+        "declaration": true,
+    });
+    let answers = answers.as_object().context("answers")?.clone();
     let ctx = citizen_core::form::CheckContext {
         today: citizen_core::civil::Date::new(2026, 11, 30).context("a date")?,
         wards: &pack.wards,
     };
+    anyhow::ensure!(
+        form.check(&answers, &ctx).is_ok(),
+        "the answers are valid: every rule runs"
+    );
     const ROUNDS: u32 = 20_000;
     let t0 = Instant::now();
     for _ in 0..ROUNDS {
@@ -498,13 +529,18 @@ async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()>
     )
     .await?;
     citizen_e2e::click_to(&app, "#apply-online", "#apply .application").await?;
-    let typed = "Nguyễn Thị Lan ".repeat(20);
-    citizen_e2e::element(&app, "#f-applicant_name")
-        .await?
-        .send_keys(&typed)
+    // A field shows its problem once left: from then on every key typed checks the form.
+    let name = citizen_e2e::element(&app, "#f-applicant_name").await?;
+    name.send_keys("N").await?;
+    app.execute("document.activeElement.blur(); return true;", vec![])
         .await?;
+    name.send_keys(&"guyễn Thị Lan ".repeat(20)).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let form_el = citizen_e2e::element(&app, "#apply .application").await?;
+    anyhow::ensure!(
+        form_el.attr("data-checks").await?.is_some(),
+        "the form counts its checks"
+    );
     let checks: f64 = form_el
         .attr("data-checks")
         .await?

@@ -87,8 +87,9 @@ pub fn NoticeBar() -> impl IntoView {
                     <p>
                         {move || locale.t_args("notice-salvaged", &[
                             ("reports", Value::from(s.unsent_reports + s.unsent_supports)),
+                            ("applications", Value::from(s.unsent_applications)),
                             ("drafts", Value::from(s.drafts)),
-                            ("photos", Value::from(s.photos)),
+                            ("photos", Value::from(s.photos + s.documents)),
                             ("file", Value::from(s.damaged_file.clone())),
                         ])}
                         {move || (lost > 0).then(|| format!(" {}", locale.t_args(

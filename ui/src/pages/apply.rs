@@ -171,7 +171,7 @@ fn ApplicationForm(
         touched,
         tried,
         set: Callback::new(move |(name, value)| set(name, value)),
-        touch: Callback::new(move |name| touch(name)),
+        touch: Callback::new(touch),
         wards,
         error,
         busy,
