@@ -11,28 +11,10 @@ use citizen_core::CityPack;
 use citizen_e2e::photos::camera_jpeg;
 use citizen_e2e::{
     Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, quit, root,
-    wait_text,
+    wait_attr, wait_text,
 };
+use fantoccini::Locator;
 use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-use fantoccini::{Client, Locator};
-
-async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> {
-    match client.find(Locator::Css(css)).await {
-        Ok(el) => Ok(el.attr(name).await?),
-        Err(e) if e.is_no_such_element() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn wait_attr(client: &Client, css: &str, name: &str, value: &str) -> Result<()> {
-    eventually(
-        Duration::from_secs(40),
-        &format!("{css} with {name}={value}"),
-        || async { Ok(attr(client, css, name).await?.filter(|v| v == value)) },
-    )
-    .await
-    .map(drop)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_written_offline_reaches_the_city_and_its_handling_comes_back() -> Result<()> {

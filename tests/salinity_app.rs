@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, click, element, eventually, free_port, quit, root,
+    Display, Driver, GatewayProcess, attr, binary, click, element, eventually, free_port, quit,
+    root,
 };
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -52,14 +53,6 @@ impl Logger {
             );
         }
         Ok(at)
-    }
-}
-
-async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> {
-    match client.find(Locator::Css(css)).await {
-        Ok(el) => Ok(el.attr(name).await?),
-        Err(e) if e.is_no_such_element() => Ok(None),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -12,33 +12,15 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, ensure};
 use citizen_e2e::photos::camera_jpeg;
 use citizen_e2e::{
-    Display, Driver, GatewayProcess, binary, click, click_to, element, eventually, free_port, quit,
-    root, text_of, wait_text,
+    Display, Driver, GatewayProcess, attr, binary, click, click_to, element, eventually, free_port,
+    quit, root, text_of, wait_attr, wait_text,
 };
 use citizen_server::document::sample_pdf;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const DEPARTMENT: &str = "ward_culture_society";
-
-async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> {
-    match client.find(Locator::Css(css)).await {
-        Ok(el) => Ok(el.attr(name).await?),
-        Err(e) if e.is_no_such_element() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn wait_attr(client: &Client, css: &str, name: &str, value: &str) -> Result<()> {
-    eventually(
-        Duration::from_secs(40),
-        &format!("{css} with {name}={value}"),
-        || async { Ok(attr(client, css, name).await?.filter(|v| v == value)) },
-    )
-    .await
-    .map(drop)
-}
 
 async fn type_in(client: &Client, css: &str, text: &str) -> Result<()> {
     let el = element(client, css).await?;
@@ -422,22 +404,7 @@ async fn gateway_says(
     field: &str,
     value: Value,
 ) -> Result<Option<String>> {
-    let mut answers = json!({
-        "applicant_name": "Nguyễn Thị Lan",
-        "applicant_citizen_id": "082190000123",
-        "applicant_phone": "0912345678",
-        "relationship": "mother",
-        "child_name": "Trần Minh Khôi",
-        "child_sex": "male",
-        "child_birth_date": "2026-11-20",
-        "child_birth_place": {"ward": "28261", "street": "2 Hùng Vương"},
-        "child_ethnicity": "Kinh",
-        "mother_name": "Nguyễn Thị Lan",
-        "mother_citizen_id": "082190000123",
-        "father_known": "no",
-        "birth_certificate": [certificate],
-        "declaration": true,
-    });
+    let mut answers = citizen_e2e::birth_registration_answers(certificate);
     answers[field] = value;
     let answer = http
         .post(format!("{url}/api/v1/dossiers"))

@@ -47,6 +47,14 @@ fn gateway_error(e: citizen_client::gateway::GatewayError) -> AppError {
     }
 }
 
+/// A refusal of the store names its field; anything else is a storage failure.
+fn refused_or_storage(e: citizen_client::StoreError) -> AppError {
+    match e {
+        citizen_client::StoreError::Invalid(f) => invalid(&f.field, f.message),
+        other => storage(other),
+    }
+}
+
 fn today() -> Date {
     Date::from_days_since_epoch((now_ms() + 7 * 3_600_000).div_euclid(citizen_core::civil::DAY_MS))
 }
@@ -181,10 +189,7 @@ pub async fn attach_document(
         .store
         .attach_document(&name, bytes, now_ms())
         .await
-        .map_err(|e| match e {
-            citizen_client::StoreError::Invalid(f) => invalid(&f.field, f.message),
-            other => storage(other),
-        })
+        .map_err(refused_or_storage)
 }
 
 /// Sends a draft: checked with its form, stored and queued at once, then the sync loop is
@@ -220,10 +225,7 @@ pub async fn submit_application(shell: State<'_, Shell>, id: Uuid) -> Answer<MyD
         .store
         .submit_application(id, &form, &ctx, now_ms())
         .await
-        .map_err(|e| match e {
-            citizen_client::StoreError::Invalid(f) => invalid(&f.field, f.message),
-            other => storage(other),
-        })?;
+        .map_err(refused_or_storage)?;
     shell.sync.wake();
     Ok(sent)
 }
@@ -250,10 +252,7 @@ pub async fn dossier_action(shell: State<'_, Shell>, id: Uuid, action: Action) -
         .store
         .queue_dossier_op(id, action, now_ms())
         .await
-        .map_err(|e| match e {
-            citizen_client::StoreError::Invalid(f) => invalid(&f.field, f.message),
-            other => storage(other),
-        })?;
+        .map_err(refused_or_storage)?;
     shell.sync.wake();
     Ok(())
 }

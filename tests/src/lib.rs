@@ -618,6 +618,26 @@ pub async fn click_to(client: &Client, css: &str, then: &str) -> Result<()> {
     .await
 }
 
+/// The attribute `name` of the element `css`, if both are there.
+pub async fn attr(client: &Client, css: &str, name: &str) -> Result<Option<String>> {
+    match client.find(Locator::Css(css)).await {
+        Ok(el) => Ok(el.attr(name).await?),
+        Err(e) if e.is_no_such_element() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Waits (40 s at most) for the element `css` to have `name` = `value`.
+pub async fn wait_attr(client: &Client, css: &str, name: &str, value: &str) -> Result<()> {
+    eventually(
+        Duration::from_secs(40),
+        &format!("{css} with {name}={value}"),
+        || async { Ok(attr(client, css, name).await?.filter(|v| v == value)) },
+    )
+    .await
+    .map(drop)
+}
+
 /// The element `css` once it is there.
 pub async fn element(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
     eventually(Duration::from_secs(20), css, || async {
@@ -712,18 +732,61 @@ pub async fn phone_with_a_waiting_application(data_dir: &Path) -> Result<()> {
             now_ms(),
         )
         .await?;
+    let answers = certified_copy_answers(&[original], "Bằng tốt nghiệp trung học phổ thông");
+    store.save_application(draft.id, &answers, now_ms()).await?;
+    send_certified_copy(&store, &pack, draft.id).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Valid answers to the Mỹ Tho pack's certified-copy form, for the document `title` with
+/// its scans `documents`.
+pub fn certified_copy_answers(
+    documents: &[citizen_core::form::AttachmentRef],
+    title: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     let answers = serde_json::json!({
         "applicant_name": "Nguyễn Thị Lan",
         "applicant_citizen_id": "082190000123",
         "applicant_phone": "0912345678",
-        "document_title": "Bằng tốt nghiệp trung học phổ thông",
+        "document_title": title,
         "copies": 2,
-        "original": [original],
+        "original": documents,
         "pickup": "office",
         "declaration": true,
     });
-    let answers = answers.as_object().cloned().context("an object")?;
-    store.save_application(draft.id, &answers, now_ms()).await?;
+    answers.as_object().cloned().unwrap_or_default()
+}
+
+/// Valid answers to the pack's birth registration form, with `certificate` (a document
+/// reference) as the hospital's birth certificate.
+pub fn birth_registration_answers(certificate: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "applicant_name": "Nguyễn Thị Lan",
+        "applicant_citizen_id": "082190000123",
+        "applicant_phone": "0912345678",
+        "relationship": "mother",
+        "child_name": "Trần Minh Khôi",
+        "child_sex": "male",
+        "child_birth_date": "2026-11-20",
+        "child_birth_place": {"ward": "28261", "street": "2 Hùng Vương"},
+        "child_ethnicity": "Kinh",
+        "mother_name": "Nguyễn Thị Lan",
+        "mother_citizen_id": "082190000123",
+        "father_known": "no",
+        "birth_certificate": [certificate],
+        "declaration": true,
+    })
+}
+
+/// Sends the certified-copy draft `draft` of `store` (checked with the pack's form, queued in
+/// the outbox).
+pub async fn send_certified_copy(
+    store: &citizen_client::Store,
+    pack: &citizen_core::CityPack,
+    draft: uuid::Uuid,
+) -> Result<()> {
+    use citizen_client::syncer::now_ms;
     let source = pack
         .forms
         .iter()
@@ -738,9 +801,8 @@ pub async fn phone_with_a_waiting_application(data_dir: &Path) -> Result<()> {
         wards: &pack.wards,
     };
     store
-        .submit_application(draft.id, &form, &ctx, now_ms())
+        .submit_application(draft, &form, &ctx, now_ms())
         .await?;
-    store.close().await;
     Ok(())
 }
 

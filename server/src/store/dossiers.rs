@@ -410,8 +410,8 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// A dossier by id or code, if the caller may see it.
-    pub async fn dossier_for(&self, key: &str, caller: &Caller) -> Result<Dossier, DossierError> {
+    /// A dossier by id or code with its applicant's number, if `caller` may see it.
+    async fn visible(&self, key: &str, caller: &Caller) -> Result<(Dossier, String), DossierError> {
         let row =
             sqlx::query("SELECT phone, department, body FROM dossiers WHERE id = $1 OR code = $2")
                 .bind(key)
@@ -423,7 +423,12 @@ impl Store {
         if !caller.may_see(&phone, &department) {
             return Err(DossierError::NotFound);
         }
-        Ok(serde_json::from_str(&row.get::<String, _>(2))?)
+        Ok((serde_json::from_str(&row.get::<String, _>(2))?, phone))
+    }
+
+    /// A dossier by id or code, if the caller may see it.
+    pub async fn dossier_for(&self, key: &str, caller: &Caller) -> Result<Dossier, DossierError> {
+        Ok(self.visible(key, caller).await?.0)
     }
 
     /// A dossier with its applicant's number, for the handling department's staff.
@@ -433,18 +438,9 @@ impl Store {
         department: &str,
         now_ms: i64,
     ) -> Result<StaffDossier, DossierError> {
-        let row =
-            sqlx::query("SELECT phone, department, body FROM dossiers WHERE id = $1 OR code = $2")
-                .bind(key)
-                .bind(normalize_code(key))
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(DossierError::NotFound)?;
-        let (phone, owner): (String, String) = (row.get(0), row.get(1));
-        if owner != department {
-            return Err(DossierError::NotFound);
-        }
-        let dossier: Dossier = serde_json::from_str(&row.get::<String, _>(2))?;
+        let (dossier, phone) = self
+            .visible(key, &Caller::Staff(department.to_owned()))
+            .await?;
         Ok(StaffDossier {
             overdue: dossier.is_overdue(now_ms),
             dossier,

@@ -25,6 +25,12 @@ pub enum UploadError {
     Store(#[from] StoreError),
 }
 
+/// A completed upload as it passed its checks.
+enum Kept {
+    Photo(photo::CheckedPhoto),
+    Document(document::CheckedDocument),
+}
+
 impl From<sqlx::Error> for UploadError {
     fn from(e: sqlx::Error) -> Self {
         UploadError::Store(e.into())
@@ -178,51 +184,44 @@ impl Store {
                 format!("the upload's SHA-256 is {actual}, not the announced {sha256}"),
             )));
         }
-        if kind == UploadKind::Document.code() {
-            // Parsing a long PDF or decoding a large scan takes a while: off the async workers.
-            let checked = tokio::task::spawn_blocking(move || document::check("document", &whole))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-            let checked = match checked {
-                Ok(c) => c,
-                Err(e) => {
-                    tx.rollback().await?;
-                    return Err(UploadError::Unprocessable(e));
-                }
-            };
-            sqlx::query(
+        // Parsing a long PDF or decoding a large photo takes a while: off the async workers.
+        let document = kind == UploadKind::Document.code();
+        let checked = tokio::task::spawn_blocking(move || {
+            if document {
+                document::check("document", &whole).map(Kept::Document)
+            } else {
+                photo::check("photo", &whole).map(Kept::Photo)
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        let checked = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(UploadError::Unprocessable(e));
+            }
+        };
+        match checked {
+            Kept::Document(d) => sqlx::query(
                 "INSERT INTO documents (id, media_type, pages, size, data) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id.to_string())
-            .bind(checked.media_type)
-            .bind(i64::from(checked.pages))
-            .bind(checked.data.len() as i64)
-            .bind(&checked.data)
-            .execute(&mut *tx)
-            .await?;
-        } else {
-            // Decoding a large photo takes a while: do it off the async workers.
-            let checked = tokio::task::spawn_blocking(move || photo::check("photo", &whole))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-            let checked = match checked {
-                Ok(c) => c,
-                Err(e) => {
-                    tx.rollback().await?;
-                    return Err(UploadError::Unprocessable(e));
-                }
-            };
-            sqlx::query(
+            .bind(d.media_type)
+            .bind(i64::from(d.pages))
+            .bind(d.data.len() as i64)
+            .bind(d.data),
+            Kept::Photo(p) => sqlx::query(
                 "INSERT INTO photos (id, media_type, width, height, data) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id.to_string())
-            .bind(checked.media_type)
-            .bind(i64::from(checked.width))
-            .bind(i64::from(checked.height))
-            .bind(&checked.data)
-            .execute(&mut *tx)
-            .await?;
+            .bind(p.media_type)
+            .bind(i64::from(p.width))
+            .bind(i64::from(p.height))
+            .bind(p.data),
         }
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

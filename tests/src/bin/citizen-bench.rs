@@ -354,34 +354,14 @@ async fn device_with_applications(
     store.bootstrap(&pack).await?;
     let (phone, token) = gateway.identify(phone).await?;
     store.set_identity(&phone, &token).await?;
-    let source = pack
-        .forms
-        .iter()
-        .find(|f| f.procedure == "certified-copy")
-        .context("the certified-copy form")?;
-    let form = citizen_core::form::Form::compile(source)?;
-    let ctx = citizen_core::form::CheckContext {
-        today: citizen_core::civil::Date::new(2026, 11, 30).context("a date")?,
-        wards: &pack.wards,
-    };
     for i in 0..count {
         let draft = store.new_application("certified-copy", 0).await?;
         let pdf = citizen_server::document::sample_pdf_of(pdf_bytes, i as u64 + 1);
         let doc = store.attach_document("ban-chinh.pdf", &pdf, 0).await?;
-        let answers = serde_json::json!({
-            "applicant_name": "Nguyễn Thị Lan",
-            "applicant_citizen_id": "082190000123",
-            "applicant_phone": "0912345678",
-            "document_title": format!("Bằng tốt nghiệp số {i}"),
-            "copies": 1,
-            "original": [doc],
-            "pickup": "office",
-            "declaration": true,
-        });
-        store
-            .save_application(draft.id, answers.as_object().context("answers")?, 0)
-            .await?;
-        store.submit_application(draft.id, &form, &ctx, 0).await?;
+        let answers =
+            citizen_e2e::certified_copy_answers(&[doc], &format!("Bằng tốt nghiệp số {i}"));
+        store.save_application(draft.id, &answers, 0).await?;
+        citizen_e2e::send_certified_copy(&store, &pack, draft.id).await?;
     }
     Ok(store)
 }
@@ -464,25 +444,12 @@ async fn services(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()>
         "id": uuid::Uuid::now_v7(), "name": "giay-chung-sinh.pdf", "media_type": "application/pdf",
         "size": 200_000, "sha256": "ab".repeat(32),
     });
-    let answers = serde_json::json!({
-        "applicant_name": "Nguyễn Thị Lan",
-        "applicant_citizen_id": "082190000123",
-        "applicant_phone": "0912 345 678",
-        "applicant_email": "lan@example.com",
-        "relationship": "mother",
-        "child_name": "Trần Minh Khôi",
-        "child_sex": "male",
-        "child_birth_date": "2026-11-20",
-        "child_birth_place": {"ward": "28261", "street": "2 Hùng Vương"},
-        "child_ethnicity": "Kinh",
-        "mother_name": "Nguyễn Thị Lan",
-        "mother_citizen_id": "082190000123",
-        "father_known": "yes",
-        "father_name": "Trần Văn Hùng",
-        "father_citizen_id": "082188000456",
-        "birth_certificate": [certificate],
-        "declaration": true,
-    });
+    let mut answers = citizen_e2e::birth_registration_answers(&certificate);
+    // The father known: every field of the form is answered and checked.
+    answers["father_known"] = "yes".into();
+    answers["father_name"] = "Trần Văn Hùng".into();
+    answers["father_citizen_id"] = "082188000456".into();
+    answers["applicant_email"] = "lan@example.com".into();
     let answers = answers.as_object().context("answers")?.clone();
     let ctx = citizen_core::form::CheckContext {
         today: citizen_core::civil::Date::new(2026, 11, 30).context("a date")?,

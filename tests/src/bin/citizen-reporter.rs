@@ -102,19 +102,6 @@ async fn apply(store: &Store, pack: &CityPack, count: usize) -> Result<()> {
         let token = std::env::var("CITIZEN_RESIDENT_TOKEN").context("CITIZEN_RESIDENT_TOKEN")?;
         store.set_identity(&phone, &token).await?;
     }
-    let source = pack
-        .forms
-        .iter()
-        .find(|f| f.procedure == "certified-copy")
-        .context("the certified-copy form")?;
-    let form = citizen_core::form::Form::compile(source)?;
-    let today = citizen_core::civil::Date::from_days_since_epoch(
-        (now_ms() + 7 * 3_600_000).div_euclid(citizen_core::civil::DAY_MS),
-    );
-    let ctx = citizen_core::form::CheckContext {
-        today,
-        wards: &pack.wards,
-    };
     loop {
         let written = store.my_dossiers().await?.len();
         if written >= count {
@@ -135,24 +122,14 @@ async fn apply(store: &Store, pack: &CityPack, count: usize) -> Result<()> {
             answers.insert("original".into(), serde_json::to_value(&documents)?);
             store.save_application(draft.id, &answers, now_ms()).await?;
         }
-        for (key, value) in [
-            ("applicant_name", serde_json::json!("Nguyễn Thị Lan")),
-            ("applicant_citizen_id", serde_json::json!("082190000123")),
-            ("applicant_phone", serde_json::json!("0912345678")),
-            (
-                "document_title",
-                serde_json::json!(format!("Bằng tốt nghiệp số {written}")),
-            ),
-            ("copies", serde_json::json!(2)),
-            ("pickup", serde_json::json!("office")),
-            ("declaration", serde_json::json!(true)),
-        ] {
-            answers.insert(key.into(), value);
-        }
+        let documents: Vec<citizen_core::form::AttachmentRef> =
+            serde_json::from_value(answers["original"].clone())?;
+        let answers = citizen_e2e::certified_copy_answers(
+            &documents,
+            &format!("Bằng tốt nghiệp số {written}"),
+        );
         store.save_application(draft.id, &answers, now_ms()).await?;
-        store
-            .submit_application(draft.id, &form, &ctx, now_ms())
-            .await?;
+        citizen_e2e::send_certified_copy(store, pack, draft.id).await?;
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pieces shared by several screens.
 
+pub mod files;
 pub mod identify;
 pub mod lang_switch;
 pub mod load_error;

@@ -20,11 +20,12 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast as _;
 
 use crate::app::{Nav, Page};
+use crate::components::files::{attach_document, take_files};
 use crate::components::identify::Identify;
 use crate::components::load_error::LoadError;
 use crate::format::number;
 use crate::i18n::Locale;
-use crate::ipc::{NoArgs, invoke, invoke_bytes};
+use crate::ipc::{NoArgs, invoke};
 
 #[derive(Serialize)]
 struct IdArgs {
@@ -616,37 +617,16 @@ fn FileInput(
     let on_files = {
         let (files, put) = (files.clone(), put.clone());
         move |ev: leptos::ev::Event| {
-            let Some(input) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            let Some(list) = input.files() else { return };
-            let picked: Vec<web_sys::File> =
-                (0..list.length()).filter_map(|i| list.get(i)).collect();
-            input.set_value("");
+            let picked = take_files(&ev);
             ctx.busy.set(true);
             let (files, put) = (files.clone(), put.clone());
             spawn_local(async move {
                 let mut current = files();
                 for file in picked {
-                    let Ok(buffer) =
-                        wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await
-                    else {
-                        continue;
-                    };
-                    let bytes = js_sys::Uint8Array::new(&buffer);
-                    let name = String::from(js_sys::encode_uri_component(&file.name()));
-                    match invoke_bytes::<AttachmentRef>(
-                        "attach_document",
-                        &bytes,
-                        &[("file-name", &name)],
-                    )
-                    .await
-                    {
-                        Ok(doc) => current.push(doc),
-                        Err(e) => ctx.error.set(Some(e)),
+                    match attach_document(&file).await {
+                        Some(Ok(doc)) => current.push(doc),
+                        Some(Err(e)) => ctx.error.set(Some(e)),
+                        None => {}
                     }
                 }
                 put(current);

@@ -12,9 +12,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use wasm_bindgen::JsCast as _;
 
 use crate::app::{Nav, Page};
+use crate::components::files::{bytes_of, take_files};
 use crate::components::load_error::LoadError;
 use crate::components::photo_preview::PhotoPreview;
 use crate::format::number;
@@ -212,23 +212,13 @@ fn Form(draft: ReportDraft, context: Context) -> impl IntoView {
     });
 
     let on_files = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(files) = input.files() else { return };
-        let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
-        input.set_value("");
+        let files = take_files(&ev);
         busy.set(true);
         spawn_local(async move {
             for file in files {
-                let buffer = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                    Ok(b) => b,
-                    Err(_) => continue,
+                let Some(bytes) = bytes_of(&file).await else {
+                    continue;
                 };
-                let bytes = js_sys::Uint8Array::new(&buffer);
                 let id_text = id.to_string();
                 if let Err(e) =
                     invoke_bytes::<PhotoInfo>("add_photo", &bytes, &[("draft-id", &id_text)]).await

@@ -11,14 +11,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use wasm_bindgen::JsCast as _;
 
 use crate::app::ticker;
+use crate::components::files::{attach_document, take_files};
 use crate::components::load_error::LoadError;
 use crate::components::timeline::Timeline;
 use crate::format::{date_time, now_ms};
 use crate::i18n::Locale;
-use crate::ipc::{NoArgs, invoke, invoke_bytes};
+use crate::ipc::{NoArgs, invoke};
 
 #[derive(Serialize)]
 struct IdArgs {
@@ -162,33 +162,14 @@ fn Supplement(
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
     let on_files = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(list) = input.files() else { return };
-        let picked: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-        input.set_value("");
+        let picked = take_files(&ev);
         busy.set(true);
         spawn_local(async move {
             for file in picked {
-                let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await
-                else {
-                    continue;
-                };
-                let bytes = js_sys::Uint8Array::new(&buffer);
-                let name = String::from(js_sys::encode_uri_component(&file.name()));
-                match invoke_bytes::<AttachmentRef>(
-                    "attach_document",
-                    &bytes,
-                    &[("file-name", &name)],
-                )
-                .await
-                {
-                    Ok(doc) => documents.update(|d| d.push(doc)),
-                    Err(e) => error.set(Some(e)),
+                match attach_document(&file).await {
+                    Some(Ok(doc)) => documents.update(|d| d.push(doc)),
+                    Some(Err(e)) => error.set(Some(e)),
+                    None => {}
                 }
             }
             busy.set(false);
