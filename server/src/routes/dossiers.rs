@@ -315,7 +315,7 @@ pub struct QueueQuery {
         (status = 400, description = "A query parameter is invalid", body = ApiErrorBody),
         (status = 401, description = "The token is missing or not a staff token", body = ApiErrorBody),
     ))]
-pub async fn queue(
+pub async fn dossier_queue(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,

@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/dossiers/{key}/documents/{document}",
             get(dossiers::document),
         )
-        .route("/api/v1/staff/dossiers", get(dossiers::queue))
+        .route("/api/v1/staff/dossiers", get(dossiers::dossier_queue))
         .route("/api/v1/staff/dossiers/{key}", get(dossiers::staff_one))
         .route(
             "/api/v1/staff/dossiers/{key}/actions",

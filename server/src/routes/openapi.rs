@@ -27,7 +27,7 @@ use crate::routes::{dossiers, health, identity, map, open311, reports, staff, sy
         staff::queue, staff::change_status,
         identity::send_code, identity::redeem_code,
         dossiers::apply, dossiers::mine, dossiers::one, dossiers::resident_op, dossiers::lookup,
-        dossiers::document, dossiers::queue, dossiers::staff_one, dossiers::staff_action,
+        dossiers::document, dossiers::dossier_queue, dossiers::staff_one, dossiers::staff_action,
         open311::services, open311::service_definition, open311::requests,
         open311::request_by_id, open311::token, open311::create_request,
     ),
