@@ -302,8 +302,10 @@ pub struct QueueQuery {
     /// Only dossiers past their due date (`true`).
     pub overdue: Option<bool>,
     /// At most this many (1–500, 100 by default).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many (0 by default).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
