@@ -65,6 +65,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Station tokens and Datastream limits recently read (see [`sta::create::Cache`]).
     pub sta_cache: Arc<sta::create::Cache>,
+    /// Single Observation POSTs, committed in groups (see [`sta::create::GroupCommit`]).
+    pub sta_writes: Arc<sta::create::GroupCommit>,
     /// The pack's application forms, compiled, by procedure id.
     pub forms: Arc<citizen_core::form::Forms>,
     /// Office hours and holidays, for due dates.
@@ -185,6 +187,7 @@ impl Application {
             public_url,
             public_url_configured: config.public_url.is_some(),
             sta_cache: Arc::default(),
+            sta_writes: Arc::default(),
             street_pack,
         };
         let router = routes::router()

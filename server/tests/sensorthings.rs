@@ -451,3 +451,217 @@ async fn the_newest_of_every_datastream_comes_from_the_latest_table_and_agrees_w
     }
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn pages_the_database_writes_are_the_pages_the_gateway_renders() {
+    use citizen_server::sta::model::Set;
+    use citizen_server::sta::query::Options;
+    let gw = common::start().await;
+    let store = &gw.app_store;
+    let now = citizen_server::now_ms();
+    citizen_server::simulate::insert_history(store, now - 86_400_000, now, now)
+        .await
+        .expect("history");
+    // What the simulator never makes: milliseconds, result times, parameters with quotes and
+    // accents, whole numbers, and times before 1970 (written straight to the store).
+    let datastream = store.station_entities().await.expect("stations")[0].datastreams[0].1;
+    let limits = store
+        .datastream_limits(&[datastream])
+        .await
+        .expect("limits");
+    let feature = limits[&datastream].feature_id;
+    let odd: Vec<citizen_server::store::NewObservation> = [
+        (
+            now - 1_234,
+            Some(now - 1_001),
+            2.0,
+            Some(r#"{"note":"mặn \"cao\" 'x'","n":[1,2]}"#),
+        ),
+        (now - 5_001, None, 0.1 + 0.2, None),
+        (-1_500, Some(-1), 1e-7, Some("{}")),
+        (999, None, 45.0, None),
+    ]
+    .into_iter()
+    .map(
+        |(t, rt, result, parameters)| citizen_server::store::NewObservation {
+            datastream_id: datastream,
+            feature_id: feature,
+            phenomenon_time_ms: t,
+            result_time_ms: rt,
+            result,
+            parameters: parameters.map(str::to_owned),
+            simulated: false,
+        },
+    )
+    .collect();
+    store.insert_observations(&odd, now).await.expect("insert");
+    let queries: &[(Set, &str)] = &[
+        (Set::Observations, ""),
+        (Set::Observations, "$top=7"),
+        (Set::Observations, "$top=5&$skip=3"),
+        (Set::Observations, "$orderby=phenomenonTime desc&$top=9"),
+        (Set::Observations, "$orderby=resultTime&$top=3"),
+        (
+            Set::Observations,
+            "$orderby=resultTime desc,phenomenonTime&$top=4",
+        ),
+        (Set::Observations, "$select=result,phenomenonTime&$top=4"),
+        (Set::Observations, "$select=id,Datastream&$top=2"),
+        (Set::Observations, "$filter=result gt 1&$count=true&$top=3"),
+        (
+            Set::Observations,
+            "$filter=phenomenonTime lt 1970-01-02T00:00:00Z",
+        ),
+        (Set::Observations, "$top=0&$count=true"),
+        (Set::Observations, "$top=10000"),
+        (Set::Things, "$orderby=id desc"),
+        (Set::Sensors, ""),
+        (Set::ObservedProperties, "$select=name,definition"),
+        (Set::HistoricalLocations, "$count=true"),
+    ];
+    for base in ["http://test/sta/v1.1", r#"http://h"o'st\/sta/v1.1"#] {
+        let reader = citizen_server::sta::read::Reader {
+            store,
+            base: base.into(),
+            points: Default::default(),
+            now_ms: now,
+            budget: std::sync::atomic::AtomicUsize::new(citizen_server::sta::read::MAX_WORK),
+        };
+        for (set, query) in queries {
+            let mut query = query.to_string();
+            // Each query, and then the pages its next links lead to.
+            for page_number in 0..3 {
+                let options = Options::from_query(*set, Some(&query)).expect("options");
+                let scope = Default::default();
+                let rendered = reader
+                    .rendered_page(*set, &scope, &options)
+                    .await
+                    .expect("rendered page")
+                    .unwrap_or_else(|| panic!("{set:?}?{query}: not written by the database"));
+                let page = reader.page(*set, &scope, &options).await.expect("page");
+                let written: Value =
+                    serde_json::from_str(&rendered.to_json(None)).expect("valid JSON");
+                let what = format!("{set:?}?{query} (page {page_number}, base {base})");
+                assert_eq!(written["value"], Value::Array(page.entities), "{what}");
+                assert_eq!(rendered.count, page.count, "{what}");
+                assert_eq!(rendered.next, page.next, "{what}");
+                match rendered.next {
+                    Some(next) => query = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    // Times are written as the gateway writes them, milliseconds and years before 1970 too.
+    for ms in [
+        0,
+        1,
+        999,
+        1_000,
+        -1,
+        -1_500,
+        now,
+        now - now % 1_000,
+        1_709_272_800_007,
+        253_402_300_799_999,
+    ] {
+        let sql = format!(
+            "SELECT {}",
+            citizen_server::sta::read::instant_sql(store.backend(), "CAST($1 AS BIGINT)")
+        );
+        let written: String = sqlx::query_scalar(&sql)
+            .bind(ms)
+            .fetch_one(store.pool())
+            .await
+            .expect("instant");
+        assert_eq!(written, iso(ms), "{ms} ms");
+    }
+    // An expansion, or an order by a number, is rendered by the gateway.
+    for (set, query) in [
+        (Set::Observations, "$expand=Datastream"),
+        (Set::Observations, "$orderby=result"),
+        (Set::Locations, ""),
+        (Set::Datastreams, ""),
+    ] {
+        let reader = citizen_server::sta::read::Reader {
+            store,
+            base: "http://test/sta/v1.1".into(),
+            points: Default::default(),
+            now_ms: now,
+            budget: std::sync::atomic::AtomicUsize::new(citizen_server::sta::read::MAX_WORK),
+        };
+        let options = Options::from_query(set, Some(query)).expect("options");
+        let rendered = reader
+            .rendered_page(set, &Default::default(), &options)
+            .await
+            .expect("rendered page");
+        assert!(rendered.is_none(), "{set:?}?{query}");
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn single_posts_sent_at_once_are_each_answered_as_if_stored_alone() {
+    let gw = common::start().await;
+    let sta = Sta::on(&gw).await;
+    let before = sta.observations().await;
+    let datastream = sta.datastream("salinity");
+    let start = citizen_server::now_ms() - 3_600_000;
+    // 30 new times; 5 of them sent again with the same result (a logger's retry), 5 with
+    // another result (a conflict) — all at once, so they meet in the same group commits.
+    let mut posts: Vec<(usize, f64)> = (0..30).map(|i| (i, 1.0)).collect();
+    posts.extend((0..5).map(|i| (i, 1.0)));
+    posts.extend((5..10).map(|i| (i, 2.0)));
+    let answers = futures::future::join_all(posts.iter().map(|(i, result)| {
+        let body = json!({
+            "phenomenonTime": iso(start + *i as i64 * 1_000),
+            "result": result,
+            "Datastream": {"@iot.id": datastream},
+        });
+        sta.send(
+            reqwest::Method::POST,
+            "Observations",
+            Some(&sta.token),
+            Some(body.to_string()),
+        )
+    }))
+    .await;
+    let mut ids = std::collections::HashMap::new();
+    for (i, _) in &posts {
+        let at_time: Vec<&(StatusCode, Value)> = posts
+            .iter()
+            .zip(&answers)
+            .filter(|((j, _), _)| j == i)
+            .map(|(_, a)| a)
+            .collect();
+        let created: Vec<i64> = at_time
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .map(|(_, b)| b["@iot.id"].as_i64().expect("id"))
+            .collect();
+        match i {
+            0..5 => {
+                assert_eq!(created.len(), 2, "a retry is answered with the same id");
+                assert_eq!(created[0], created[1]);
+            }
+            5..10 => {
+                assert_eq!(
+                    created.len(),
+                    1,
+                    "of two results at one time, one is stored"
+                );
+                let refused = at_time
+                    .iter()
+                    .find(|(s, _)| *s == StatusCode::BAD_REQUEST)
+                    .expect("the other is refused");
+                assert_eq!(refused.1["field"], "phenomenonTime", "{}", refused.1);
+            }
+            _ => assert_eq!(created.len(), 1),
+        }
+        ids.insert(*i, created[0]);
+    }
+    let distinct: std::collections::HashSet<i64> = ids.values().copied().collect();
+    assert_eq!(distinct.len(), 30, "one observation per time");
+    assert_eq!(sta.observations().await, before + 30);
+    gw.stop().await;
+}

@@ -14,6 +14,7 @@ Observations it creates are timed in the last hour and carry parameters.suite = 
 import argparse
 import datetime
 import math
+import random
 import sys
 import unittest
 import urllib.parse
@@ -63,8 +64,12 @@ def all_pages(path, **query):
     return out
 
 
-def now_iso(minutes_ago=0, seconds=0):
-    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes_ago, seconds=seconds)
+def now_iso(minutes_ago=0, second=None):
+    """Now less `minutes_ago`, to the second; at `second` past its minute when given. The
+    simulated loggers post on whole minutes, so a time at 1–59 seconds never meets theirs."""
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes_ago)
+    if second is not None:
+        t = t.replace(second=second)
     return t.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -359,7 +364,7 @@ class Create(unittest.TestCase):
     def test_req_create_update_delete_create_entity(self):
         thing = station()
         ds = next(d for d in thing["Datastreams"] if d["unitOfMeasurement"]["symbol"] == "g/L")["@iot.id"]
-        when = now_iso(minutes_ago=30, seconds=ARGS.salt)
+        when = now_iso(minutes_ago=30, second=ARGS.salt)
         r = post("Observations", {"phenomenonTime": when, "result": 1.25, "Datastream": {"@iot.id": ds}, "parameters": {"suite": True}})
         self.assertEqual(r.status_code, 201, r.text)
         link = r.headers["Location"]
@@ -372,7 +377,7 @@ class Create(unittest.TestCase):
         foi = requests.get(created["FeatureOfInterest@iot.navigationLink"], timeout=30)
         self.assertEqual(foi.status_code, 200)
         # Into a Datastream's collection, linked by the path.
-        when2 = now_iso(minutes_ago=31, seconds=ARGS.salt)
+        when2 = now_iso(minutes_ago=31, second=ARGS.salt)
         r = post(f"Datastreams({ds})/Observations", {"phenomenonTime": when2, "resultTime": when2, "result": 1.5})
         self.assertEqual(r.status_code, 201, r.text)
         self.assertEqual(get(r.headers["Location"].split("/sta/v1.1/")[1] + "/Datastream")["@iot.id"], ds)
@@ -405,7 +410,7 @@ def main():
     parser.add_argument("--token", required=True, help="a token of --station")
     parser.add_argument("--station", required=True, help="the station's id (Thing properties/station_id)")
     parser.add_argument("--foreign-token", required=True, help="a token of another station")
-    parser.add_argument("--salt", type=int, default=datetime.datetime.now().second, help="seconds added to created times")
+    parser.add_argument("--salt", type=int, default=random.randrange(1, 60), help="the second (1–59) past the minute of created times, so runs against one gateway differ and never meet the loggers' whole minutes")
     ARGS, rest = parser.parse_known_args()
     unittest.main(argv=[sys.argv[0], "-v"] + rest)
 

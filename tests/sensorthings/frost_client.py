@@ -8,6 +8,7 @@ Things, Datastreams and Observations with filters, ordering, expansion and pagin
 
 import argparse
 import datetime
+import random
 import sys
 
 import frost_sta_client as fsc
@@ -35,7 +36,8 @@ def main():
     args = parser.parse_args()
     # FROST's client sends HTTP Basic; the gateway takes the station's token as the password.
     service = fsc.SensorThingsService(args.base, auth_handler=fsc.AuthHandler(username="logger", password=args.token))
-    second = datetime.datetime.now().second
+    # 1–59 seconds past the minute: the simulated loggers post on whole minutes.
+    second = random.randrange(1, 60)
 
     things = list(service.things().query().filter(f"properties/station_id eq '{args.station}'").expand("Datastreams").list())
     check(len(things) == 1, "the station is found by a filter on its properties")

@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 
 use super::{StaError, base_url};
 use crate::AppState;
-use crate::store::{DatastreamLimits, NewObservation, Role};
+use crate::store::{
+    DatastreamLimits, NewObservation, ObservationConflict, Role, Store, StoreError,
+};
 
 /// The requirement we claim for creating entities; only Observations are created.
 pub const CREATE_ENTITY: &str =
@@ -401,17 +403,14 @@ async fn create_one(
     check_feature(&state, draft.feature, "FeatureOfInterest").await?;
     let now = crate::now_ms();
     let observation = check(&draft, &limits, now, "")?;
-    let result = state
-        .store
-        .insert_observations(std::slice::from_ref(&observation), now)
+    let id = state
+        .sta_writes
+        .insert(&state.store, observation)
         .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| StaError::bad("body", "nothing was stored"))?;
-    let id = result.map_err(|e| StaError::BadRequest {
-        field: "phenomenonTime".into(),
-        message: e.to_string(),
-    })?;
+        .map_err(|e| StaError::BadRequest {
+            field: "phenomenonTime".into(),
+            message: e.to_string(),
+        })?;
     let link = format!("{}/Observations({id})", base_url(&state, &headers));
     let mut response = (
         StatusCode::CREATED,
@@ -422,6 +421,91 @@ async fn create_one(
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
+}
+
+/// Single Observation POSTs committed together ("group commit"): while one commit is under
+/// way, the observations posted meanwhile queue, and the next commit stores them all, so a
+/// gateway with many loggers posting one reading each pays one commit (one fsync on
+/// PostgreSQL, under the feed's lock) per group instead of per reading. Nothing waits on
+/// purpose: a lone POST is committed at once, and each is answered only after its own
+/// commit, with its own id or conflict, as if it had been stored alone.
+#[derive(Default)]
+pub struct GroupCommit {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Waiting>>,
+}
+
+/// The most observations committed together.
+const MAX_GROUP: usize = 256;
+
+type Outcome = Result<Result<i64, ObservationConflict>, StoreError>;
+
+struct Waiting {
+    observation: NewObservation,
+    answer: tokio::sync::oneshot::Sender<Outcome>,
+}
+
+impl GroupCommit {
+    /// Stores one checked observation, in the next group commit; its id, or the conflict
+    /// with an observation already stored (see [`Store::insert_observations`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when its commit fails (a failed group is retried one by one, so one
+    /// observation's failure is never another's).
+    pub async fn insert(&self, store: &Store, observation: NewObservation) -> Outcome {
+        let queue = self.queue.get_or_init(|| {
+            let (queue, waiting) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(commit_groups(store.clone(), waiting));
+            queue
+        });
+        let (answer, outcome) = tokio::sync::oneshot::channel();
+        let waiting = Waiting {
+            observation: observation.clone(),
+            answer,
+        };
+        if queue.send(waiting).is_ok()
+            && let Ok(outcome) = outcome.await
+        {
+            return outcome;
+        }
+        // The committing task is gone (its runtime ended): commit alone. Storing is idempotent
+        // on (Datastream, time, result), so an observation its group did commit keeps its id.
+        alone(store, observation).await
+    }
+}
+
+async fn alone(store: &Store, observation: NewObservation) -> Outcome {
+    let mut outcomes = store
+        .insert_observations(std::slice::from_ref(&observation), crate::now_ms())
+        .await?;
+    outcomes
+        .pop()
+        .ok_or_else(|| StoreError::Task("an observation was stored without an outcome".into()))
+}
+
+async fn commit_groups(store: Store, mut waiting: tokio::sync::mpsc::UnboundedReceiver<Waiting>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let batch: Vec<NewObservation> = group.iter().map(|w| w.observation.clone()).collect();
+        match store.insert_observations(&batch, crate::now_ms()).await {
+            Ok(outcomes) => {
+                for (w, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = w.answer.send(Ok(outcome));
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                if let Some(w) = group.pop() {
+                    let _ = w.answer.send(Err(error));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, observations = group.len(), "a group commit of observations failed; committing them one by one");
+                for w in group.drain(..) {
+                    let outcome = alone(&store, w.observation).await;
+                    let _ = w.answer.send(outcome);
+                }
+            }
+        }
+    }
 }
 
 /// The components of a data array the service reads.

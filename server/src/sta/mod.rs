@@ -430,6 +430,17 @@ pub async fn get(
     let self_path: String = uri.path().to_owned();
     match (target, tail) {
         (Target::Collection { set, scope }, Tail::None) => {
+            if let Some(page) = reader.rendered_page(set, &scope, &options).await? {
+                let next = page
+                    .next
+                    .as_ref()
+                    .map(|next| next_link(&reader, &self_path, next));
+                return Ok((
+                    [(header::CONTENT_TYPE, "application/json")],
+                    page.to_json(next.as_deref()),
+                )
+                    .into_response());
+            }
             let page = reader.page(set, &scope, &options).await?;
             Ok(collection_json(&reader, &self_path, page, |e| e).into_response())
         }
@@ -487,6 +498,12 @@ pub async fn get(
     }
 }
 
+/// The absolute `@iot.nextLink` of the collection at `self_path` for the next page's query.
+fn next_link(reader: &Reader<'_>, self_path: &str, next: &str) -> String {
+    let path = self_path.strip_prefix(PREFIX).unwrap_or(self_path);
+    format!("{}{path}?{next}", reader.base)
+}
+
 fn collection_json(
     reader: &Reader<'_>,
     self_path: &str,
@@ -498,10 +515,9 @@ fn collection_json(
         out.insert("@iot.count".into(), json!(count));
     }
     if let Some(next) = page.next {
-        let path = self_path.strip_prefix(PREFIX).unwrap_or(self_path);
         out.insert(
             "@iot.nextLink".into(),
-            json!(format!("{}{path}?{next}", reader.base)),
+            json!(next_link(reader, self_path, &next)),
         );
     }
     out.insert(

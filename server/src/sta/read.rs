@@ -17,6 +17,9 @@ use super::query::Options;
 use super::sql::{KeyKind, Param, Points, Translator};
 use crate::store::Store;
 
+mod rendered;
+pub use rendered::{RenderedPage, instant_sql};
+
 /// What a request reads: the store, the service's absolute base URL (`…/sta/v1.1`), the
 /// points of the spatial sets and the time of the request.
 pub struct Reader<'a> {
@@ -66,6 +69,14 @@ impl Scope {
             params: vec![Param::Int(value)],
         }
     }
+}
+
+/// A page's SELECT without its columns: the translator holding its parameters, the sort keys
+/// (SQL, kind, descending) and everything from `FROM` on.
+struct Plan<'a> {
+    tr: Translator<'a>,
+    keys: Vec<(String, KeyKind, bool)>,
+    tail: String,
 }
 
 /// One page of a collection.
@@ -227,13 +238,14 @@ impl Reader<'_> {
         row.try_get(0).map_err(StaError::database)
     }
 
-    async fn load(
+    /// The SELECT of a page of `set` within `scope` under `options`, short of its columns.
+    fn plan(
         &self,
         set: Set,
         scope: &Scope,
         options: &Options,
         limit: Option<u32>,
-    ) -> Result<Vec<Loaded>, StaError> {
+    ) -> Result<Plan<'_>, StaError> {
         let mut tr = Translator::new(self.store.backend(), &self.points, self.now_ms);
         let mut conditions = scope_sql(&mut tr, scope);
         if let Some(f) = &options.filter {
@@ -252,11 +264,6 @@ impl Reader<'_> {
         if let Some(token) = &options.skiptoken {
             conditions.push(after_key(&mut tr, &keys, token)?);
         }
-        let mut columns = set.select_list("e");
-        let sources = source_columns(set);
-        columns.extend(sources.iter().map(|c| format!("e.{c}")));
-        let key_start = columns.len();
-        columns.extend(keys.iter().map(|(sql, _, _)| sql.clone()));
         // NULLs sort first (§9.3.3.1); a key that is never NULL needs no clause, which lets
         // PostgreSQL read it from an index.
         let order: Vec<String> = keys
@@ -269,24 +276,40 @@ impl Reader<'_> {
                 (false, false) => format!("{sql} ASC NULLS FIRST"),
             })
             .collect();
-        let mut sql = format!(
-            "SELECT {} FROM {} e{} ORDER BY {}",
-            columns.join(", "),
+        let mut tail = format!(
+            " FROM {} e{} ORDER BY {}",
             set.table(),
             where_clause(&conditions),
             order.join(", ")
         );
         if let Some(limit) = limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
+            tail.push_str(&format!(" LIMIT {limit}"));
         }
         if options.skiptoken.is_none()
             && let Some(skip) = options.skip
         {
             if limit.is_none() {
-                sql.push_str(" LIMIT -1");
+                tail.push_str(" LIMIT -1");
             }
-            sql.push_str(&format!(" OFFSET {skip}"));
+            tail.push_str(&format!(" OFFSET {skip}"));
         }
+        Ok(Plan { tr, keys, tail })
+    }
+
+    async fn load(
+        &self,
+        set: Set,
+        scope: &Scope,
+        options: &Options,
+        limit: Option<u32>,
+    ) -> Result<Vec<Loaded>, StaError> {
+        let Plan { tr, keys, tail } = self.plan(set, scope, options, limit)?;
+        let mut columns = set.select_list("e");
+        let sources = source_columns(set);
+        columns.extend(sources.iter().map(|c| format!("e.{c}")));
+        let key_start = columns.len();
+        columns.extend(keys.iter().map(|(sql, _, _)| sql.clone()));
+        let sql = format!("SELECT {}{tail}", columns.join(", "));
         self.spend(1)?;
         let rows = bind_all(sqlx::query(&sql), &tr.params)
             .fetch_all(self.store.pool())

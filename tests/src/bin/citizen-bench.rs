@@ -14,7 +14,8 @@ use sha2::Digest as _;
 const PROFILE: &str = "release";
 
 /// Runs every section, or only those named on the command line (`feed`, `photo`, `reports`,
-/// `resume`, `app`, `map`, `scale`, `basemap`, `postgres`, `load`, `sensorthings`).
+/// `resume`, `app`, `map`, `scale`, `basemap`, `postgres`, `load`, `sensorthings`,
+/// `sensorthings-scale`, `services`).
 #[tokio::main]
 async fn main() -> Result<()> {
     let chosen: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +38,11 @@ async fn main() -> Result<()> {
         feed_on_postgres().await?;
     }
     if wanted("sensorthings") {
-        sensorthings(&gateway, tmp.path()).await?;
+        sensorthings(&gateway).await?;
+    }
+    if wanted("sensorthings-scale") {
+        citizen_e2e::sensors::at_scale(tmp.path(), PROFILE).await?;
+        citizen_e2e::sensors::forecast_back_test()?;
     }
     if wanted("load") {
         load_runs(tmp.path()).await?;
@@ -685,8 +690,9 @@ async fn throughput(
 }
 
 /// The gateway as a sensor hub, on SQLite and on PostgreSQL (one instance, durable cluster):
-/// writes and reads per second; then 1 000 stations at scale; then the forecast's back-test.
-async fn sensorthings(gateway: &GatewayProcess, dir: &std::path::Path) -> Result<()> {
+/// writes and reads per second. (1 000 stations at scale and the forecast's back-test are the
+/// section `sensorthings-scale`.)
+async fn sensorthings(gateway: &GatewayProcess) -> Result<()> {
     let store = citizen_server::Store::open(&gateway.database_url).await?;
     let station = citizen_e2e::sensors::station(&store, "station-my-tho").await?;
     citizen_e2e::sensors::writes("SQLite", &gateway.url(), &station).await?;
@@ -698,8 +704,7 @@ async fn sensorthings(gateway: &GatewayProcess, dir: &std::path::Path) -> Result
     let pg_station = citizen_e2e::sensors::station(&pg_store, "station-my-tho").await?;
     citizen_e2e::sensors::writes("PostgreSQL", &pg.url(), &pg_station).await?;
     drop(pg);
-    citizen_e2e::sensors::at_scale(dir, PROFILE).await?;
-    citizen_e2e::sensors::forecast_back_test()
+    Ok(())
 }
 
 /// The feed's throughput on PostgreSQL (a durable cluster: PostgreSQL's default settings) with
