@@ -113,7 +113,7 @@ impl Reader<'_> {
         let base = Value::from(self.base.as_str()).to_string();
         let base = tr.bind(Param::Text(base[1..base.len() - 1].to_owned()));
         let link = format!(
-            "{base} || {} || e.id || ')'",
+            "{base}, {}, e.id, ')'",
             literal(&format!("/{}(", set.name()))
         );
         let selected = |name: &str| {
@@ -122,23 +122,25 @@ impl Reader<'_> {
                 .as_ref()
                 .is_none_or(|s| s.iter().any(|n| n == name))
         };
+        // Each part is one argument of concat(), which copies the row's text once (a chain
+        // of || copies it at every step).
         let mut json = vec![format!(
-            "'{{\"@iot.id\":' || e.id || ',\"@iot.selfLink\":\"' || {link} || '\"'"
+            "'{{\"@iot.id\":', e.id, ',\"@iot.selfLink\":\"', {link}, '\"'"
         )];
         for p in set.properties().iter().filter(|p| selected(p.name)) {
             let column = format!("e.{}", p.column);
             let name = literal(&format!(",\"{}\":", p.name));
             json.push(match p.kind {
-                Kind::Result => format!("{name} || COALESCE(e.result_json, 'null')"),
+                Kind::Result => format!("{name}, COALESCE(e.result_json, 'null')"),
                 Kind::Time => format!(
-                    "CASE WHEN {column} IS NULL THEN '' ELSE {name} || '\"' || {} || '\"' END",
+                    "CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, '\"', {}, '\"') END",
                     instant_sql(backend, &column)
                 ),
                 Kind::Json => {
-                    format!("CASE WHEN {column} IS NULL THEN '' ELSE {name} || {column} END")
+                    format!("CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, {column}) END")
                 }
                 _ => format!(
-                    "CASE WHEN {column} IS NULL THEN '' ELSE {name} || {} END",
+                    "CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, {}) END",
                     quoted(backend, &column)
                 ),
             });
@@ -146,7 +148,7 @@ impl Reader<'_> {
         for nav in set.navigations() {
             if options.select.is_none() || selected(nav.name) {
                 json.push(format!(
-                    "{} || {link} || {}",
+                    "{}, {link}, {}",
                     literal(&format!(",\"{}@iot.navigationLink\":\"", nav.name)),
                     literal(&format!("/{}\"", nav.name))
                 ));
@@ -160,30 +162,20 @@ impl Reader<'_> {
             Backend::Sqlite => ("group_concat", "char"),
             Backend::Postgres => ("string_agg", "chr"),
         };
-        let order: Vec<String> = keys
-            .iter()
-            .enumerate()
-            .map(|(n, (_, _, desc))| {
-                if *desc {
-                    format!("t.s{n} DESC NULLS LAST")
-                } else {
-                    format!("t.s{n} ASC NULLS FIRST")
-                }
-            })
-            .collect();
         let sort_columns: Vec<String> = keys
             .iter()
             .enumerate()
             .map(|(n, (sql, _, _))| format!("{sql} AS s{n}"))
             .collect();
+        // The aggregate is not ordered (that would sort the page again in a temporary
+        // b-tree): each entity carries its sort key, and the page is put in order below.
         let sql = format!(
-            "SELECT {aggregate}(t.j || {char}({}) || '[' || {} || ']', {char}({}) ORDER BY {}) \
-             FROM (SELECT {} AS j, {}{tail}) t",
+            "SELECT {aggregate}(concat(t.j, {char}({}), '[', {}, ']'), {char}({})) \
+             FROM (SELECT concat({}) AS j, {}{tail}) t",
             UNIT as u32,
-            key_json.join(" || ',' || "),
+            key_json.join(", ',', "),
             RECORD as u32,
-            order.join(", "),
-            json.join(" || "),
+            json.join(", "),
             sort_columns.join(", "),
         );
         self.spend(1)?;
@@ -195,18 +187,30 @@ impl Reader<'_> {
             .try_get::<Option<String>, _>(0)
             .map_err(StaError::database)?
             .unwrap_or_default();
-        let mut rows: Vec<(&str, &str)> = Vec::new();
+        let unreadable =
+            || StaError::database(sqlx::Error::Protocol("a page without its keys".into()));
+        let mut rows: Vec<(&str, &str, Vec<Option<i64>>)> = Vec::new();
         for record in text.split(RECORD).filter(|r| !r.is_empty()) {
-            let (entity, key) = record.split_once(UNIT).ok_or_else(|| {
-                StaError::database(sqlx::Error::Protocol("a page without its keys".into()))
-            })?;
-            rows.push((entity, key));
+            let (entity, key) = record.split_once(UNIT).ok_or_else(unreadable)?;
+            let values: Vec<Option<i64>> = serde_json::from_str(key).map_err(|_| unreadable())?;
+            rows.push((entity, key, values));
         }
+        // The page's order: each key ascending with NULLs first, or descending with NULLs
+        // last (the exact reverse), as the SELECT ordered them (§9.3.3.1).
+        rows.sort_by(|a, b| {
+            for ((x, y), (_, _, descending)) in a.2.iter().zip(&b.2).zip(&keys) {
+                let order = x.cmp(y);
+                if order.is_ne() {
+                    return if *descending { order.reverse() } else { order };
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
         self.spend(rows.len())?;
         let more = rows.len() > top as usize;
         rows.truncate(top as usize);
         let next = match rows.last() {
-            Some((_, key)) if more => {
+            Some((_, key, _)) if more => {
                 let mut pairs = options.raw.clone();
                 pairs.push(("$skiptoken".into(), (*key).to_owned()));
                 Some(encode_query(&pairs))
@@ -220,7 +224,7 @@ impl Reader<'_> {
         };
         let entities = rows
             .iter()
-            .map(|(entity, _)| *entity)
+            .map(|(entity, _, _)| *entity)
             .collect::<Vec<_>>()
             .join(",");
         Ok(Some(RenderedPage {
