@@ -49,10 +49,17 @@ pub fn setup(root: &Path) -> Result<()> {
     // Without --locked: its lockfile names a webpki-roots release the registry does not serve.
     cargo_tool("wasm-bindgen-cli", &wasm_bindgen, &[])?;
     cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, &["--locked"])?;
+    npm_package(root, "binaryen", BINARYEN_VERSION)?;
     axe_core(root)?;
     crate::basemap::build(root)?;
     Ok(())
 }
+
+/// Binaryen's wasm-opt, which trunk runs on the release WASM (`data-wasm-opt` in
+/// `ui/index.html`; `[tools] wasm_opt` in `ui/Trunk.toml` names its version). From npm, not
+/// Debian: Debian 12's binaryen 108 rewrites `externref` to `anyref`, and the app then shows
+/// a blank page without an error.
+const BINARYEN_VERSION: &str = "132.0.0";
 
 /// The accessibility engine the end-to-end tests run inside the app (Deque's axe-core).
 const AXE_CORE_VERSION: &str = "4.11.0";
@@ -184,6 +191,11 @@ fn check_trunk_toml(root: &Path, wasm_bindgen: &str) -> Result<()> {
     if !trunk.lines().any(|l| l.trim() == expected) {
         bail!("ui/Trunk.toml: [tools] needs `{expected}` to match Cargo.lock");
     }
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+    let expected = format!("wasm_opt = \"version_{major}\"");
+    if !trunk.lines().any(|l| l.trim() == expected) {
+        bail!("ui/Trunk.toml: [tools] needs `{expected}` to match the binaryen xtask installs");
+    }
     Ok(())
 }
 
@@ -235,9 +247,10 @@ pub fn vendor_maplibre(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// PATH with cargo's bin folder first, so freshly installed tools are found.
-pub fn path_with_tools(_root: &Path) -> OsString {
-    let mut paths = Vec::new();
+/// PATH with cargo's bin folder and the npm tools' (wasm-opt) first, so freshly installed
+/// tools are found.
+pub fn path_with_tools(root: &Path) -> OsString {
+    let mut paths = vec![root.join("target/tools/npm/node_modules/.bin")];
     if let Some(home) = std::env::var_os("CARGO_HOME")
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
     {
