@@ -214,7 +214,10 @@ impl From<IdentityError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let database = matches!(self, ApiError::Internal(StoreError::Database(_)));
+        let database = matches!(
+            self,
+            ApiError::Internal(StoreError::Database(_) | StoreError::SharedDatabase(_))
+        );
         let retry_after = match &self {
             ApiError::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
             _ => None,

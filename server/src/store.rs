@@ -28,6 +28,9 @@ pub use uploads::UploadError;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// One failure of the database met by several requests at once (a group commit).
+    #[error("database: {0}")]
+    SharedDatabase(std::sync::Arc<sqlx::Error>),
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored record {kind}/{id} is unreadable: {source}")]

@@ -480,6 +480,7 @@ async fn pages_the_database_writes_are_the_pages_the_gateway_renders() {
         (now - 5_001, None, 0.1 + 0.2, None),
         (-1_500, Some(-1), 1e-7, Some("{}")),
         (999, None, 45.0, None),
+        (now - 7_000, None, 3.5, Some("null")),
     ]
     .into_iter()
     .map(
@@ -527,18 +528,32 @@ async fn pages_the_database_writes_are_the_pages_the_gateway_renders() {
             now_ms: now,
             budget: std::sync::atomic::AtomicUsize::new(citizen_server::sta::read::MAX_WORK),
         };
-        for (set, query) in queries {
+        // The same, within one Datastream (`Datastreams(id)/Observations`).
+        let in_datastream = citizen_server::sta::read::Scope::equals("datastream_id", datastream);
+        let everything = citizen_server::sta::read::Scope::default();
+        let scoped = queries
+            .iter()
+            .map(|(set, query)| (*set, *query, &everything))
+            .chain(
+                [
+                    "$orderby=phenomenonTime desc&$top=3&$count=true",
+                    "$top=2&$skip=1",
+                ]
+                .into_iter()
+                .map(|q| (Set::Observations, q, &in_datastream)),
+            );
+        for (set, query, scope) in scoped {
+            let set = &set;
             let mut query = query.to_string();
             // Each query, and then the pages its next links lead to.
             for page_number in 0..3 {
                 let options = Options::from_query(*set, Some(&query)).expect("options");
-                let scope = Default::default();
                 let rendered = reader
-                    .rendered_page(*set, &scope, &options)
+                    .rendered_page(*set, scope, &options)
                     .await
                     .expect("rendered page")
                     .unwrap_or_else(|| panic!("{set:?}?{query}: not written by the database"));
-                let page = reader.page(*set, &scope, &options).await.expect("page");
+                let page = reader.page(*set, scope, &options).await.expect("page");
                 let written: Value =
                     serde_json::from_str(&rendered.to_json(None)).expect("valid JSON");
                 let what = format!("{set:?}?{query} (page {page_number}, base {base})");
@@ -626,6 +641,27 @@ async fn single_posts_sent_at_once_are_each_answered_as_if_stored_alone() {
         )
     }))
     .await;
+    // Each created id is the observation its request posted.
+    for ((i, result), (status, body)) in posts.iter().zip(&answers) {
+        if *status != StatusCode::CREATED {
+            continue;
+        }
+        let id = body["@iot.id"].as_i64().expect("id");
+        let (_, stored) = sta
+            .send(
+                reqwest::Method::GET,
+                &format!("Observations({id})"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            stored["phenomenonTime"],
+            iso(start + *i as i64 * 1_000),
+            "{stored}"
+        );
+        assert_eq!(stored["result"], json!(result), "{stored}");
+    }
     let mut ids = std::collections::HashMap::new();
     for (i, _) in &posts {
         let at_time: Vec<&(StatusCode, Value)> = posts

@@ -431,7 +431,8 @@ async fn create_one(
 /// commit, with its own id or conflict, as if it had been stored alone.
 #[derive(Default)]
 pub struct GroupCommit {
-    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Waiting>>,
+    /// The committing task's queue; a new task is started when it is gone.
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Waiting>>>,
 }
 
 /// The most observations committed together.
@@ -449,14 +450,31 @@ impl GroupCommit {
     /// with an observation already stored (see [`Store::insert_observations`]).
     ///
     /// # Errors
-    /// [`StoreError`] when its commit fails (a failed group is retried one by one, so one
-    /// observation's failure is never another's).
+    /// [`StoreError`] when its commit fails. When the database refuses a group for one of its
+    /// rows (a constraint or data error), the group is retried one by one, so that row's
+    /// failure is nobody else's; when the database itself fails (unreachable, timed out,
+    /// locked), every observation of the group gets that error at once.
     pub async fn insert(&self, store: &Store, observation: NewObservation) -> Outcome {
-        let queue = self.queue.get_or_init(|| {
-            let (queue, waiting) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(commit_groups(store.clone(), waiting));
-            queue
-        });
+        let queue = {
+            let mut queue = self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match queue.as_ref() {
+                Some(q) if !q.is_closed() => q.clone(),
+                _ => {
+                    if queue.is_some() {
+                        tracing::warn!(
+                            "the group commit of observations had stopped; restarting it"
+                        );
+                    }
+                    let (q, waiting) = tokio::sync::mpsc::unbounded_channel();
+                    tokio::spawn(commit_groups(store.clone(), waiting));
+                    *queue = Some(q.clone());
+                    q
+                }
+            }
+        };
         let (answer, outcome) = tokio::sync::oneshot::channel();
         let waiting = Waiting {
             observation: observation.clone(),
@@ -467,8 +485,9 @@ impl GroupCommit {
         {
             return outcome;
         }
-        // The committing task is gone (its runtime ended): commit alone. Storing is idempotent
-        // on (Datastream, time, result), so an observation its group did commit keeps its id.
+        // The committing task ended under this request (its runtime stopped): commit alone.
+        // Storing is idempotent on (Datastream, time, result), so an observation its group did
+        // commit keeps its id.
         alone(store, observation).await
     }
 }
@@ -482,6 +501,17 @@ async fn alone(store: &Store, observation: NewObservation) -> Outcome {
         .ok_or_else(|| StoreError::Task("an observation was stored without an outcome".into()))
 }
 
+/// Whether the database refused a write for what one of its rows holds (a constraint, or a
+/// value it cannot take: SQLSTATE classes 22 and 23), rather than failing as a whole.
+fn refused_for_a_row(error: &StoreError) -> bool {
+    let StoreError::Database(sqlx::Error::Database(e)) = error else {
+        return false;
+    };
+    e.kind() != sqlx::error::ErrorKind::Other
+        || e.code()
+            .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+}
+
 async fn commit_groups(store: Store, mut waiting: tokio::sync::mpsc::UnboundedReceiver<Waiting>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
@@ -492,16 +522,27 @@ async fn commit_groups(store: Store, mut waiting: tokio::sync::mpsc::UnboundedRe
                     let _ = w.answer.send(Ok(outcome));
                 }
             }
+            Err(error) if group.len() > 1 && refused_for_a_row(&error) => {
+                tracing::warn!(%error, observations = group.len(), "a group commit of observations was refused for a row; committing them one by one");
+                for w in group.drain(..) {
+                    let outcome = alone(&store, w.observation).await;
+                    let _ = w.answer.send(outcome);
+                }
+            }
             Err(error) if group.len() == 1 => {
                 if let Some(w) = group.pop() {
                     let _ = w.answer.send(Err(error));
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, observations = group.len(), "a group commit of observations failed; committing them one by one");
+                let shared = match error {
+                    StoreError::Database(e) => std::sync::Arc::new(e),
+                    other => std::sync::Arc::new(sqlx::Error::Protocol(other.to_string())),
+                };
                 for w in group.drain(..) {
-                    let outcome = alone(&store, w.observation).await;
-                    let _ = w.answer.send(outcome);
+                    let _ = w
+                        .answer
+                        .send(Err(StoreError::SharedDatabase(shared.clone())));
                 }
             }
         }

@@ -136,9 +136,12 @@ impl Reader<'_> {
                     "CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, '\"', {}, '\"') END",
                     instant_sql(backend, &column)
                 ),
-                Kind::Json => {
-                    format!("CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, {column}) END")
-                }
+                // Copied as stored: only the gateway's serializer writes these columns. A
+                // stored JSON null is left out, as an absent value is.
+                Kind::Json => format!(
+                    "CASE WHEN {column} IS NULL OR {column} = 'null' THEN '' \
+                     ELSE concat({name}, {column}) END"
+                ),
                 _ => format!(
                     "CASE WHEN {column} IS NULL THEN '' ELSE concat({name}, {}) END",
                     quoted(backend, &column)
