@@ -44,7 +44,7 @@ pub fn Explore() -> impl IntoView {
                         on:click=move |_| kind.set(k)>
                         {move || locale.t(k.message_key())}
                     </button>
-                }).to_vec()}
+                }).into_iter().collect::<Vec<_>>()}
             </div>
             <Transition fallback=move || view! { <p>{move || locale.t("loading")}</p> }>
                 {move || places.get().map(|answer| match answer {

@@ -278,7 +278,7 @@ pub fn MapScreen() -> impl IntoView {
                         <span class="swatch" data-group=g.code() aria-hidden="true"></span>
                         {move || locale.t(g.message_key())}
                     </button>
-                }).to_vec()}
+                }).into_iter().collect::<Vec<_>>()}
             </div>
             <Show when=move || info.with(|i| i.as_ref().is_some_and(|i| i.coarse))>
                 <p id="map-coarse" class="note">{move || locale.t("map-coarse")}</p>
